@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The project's test run (`npm test`): install if needed, typecheck, lint,
+# check the import graph, then run every test file with node's test runner.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Install when node_modules is missing or older than the lockfile (npm writes
+# node_modules/.package-lock.json last on every install), so that
+# `npm test` works on a fresh clone.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "test.sh: installing dependencies (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+
+echo "test.sh: typecheck"
+npx tsc --noEmit -p .
+echo "test.sh: lint"
+npx eslint .
+echo "test.sh: import graph"
+npx depcruise src --config .dependency-cruiser.cjs
+
+# Node 20's --test expands no globs: list the files explicitly.
+mapfile -t files < <(find src test -name '*.test.ts' 2>/dev/null | sort)
+if [[ ${#files[@]} -eq 0 ]]; then
+  echo "test.sh: error: no *.test.ts files found under src/ or test/" >&2
+  exit 1
+fi
+echo "test.sh: ${#files[@]} test files"
+node --import tsx --test "${files[@]}"

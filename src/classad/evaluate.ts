@@ -1,0 +1,299 @@
+/**
+ * The evaluator: compiles an expression tree once into a tree of closures
+ * and evaluates it many times (matchmaking evaluates millions).
+ *
+ * Scoping follows HTCondor's non-strict rules: an unscoped name is looked up
+ * in the expression's own ad, then its enclosing ads, then the TARGET ad.
+ * `MY.x` / `SELF.x` look only in the own ad, `TARGET.x` / `OTHER.x` only in
+ * the target, `PARENT.x` in the enclosing ad. An attribute found in the
+ * target is evaluated with the two sides swapped (its MY is the target).
+ *
+ * Invariants: evaluation never throws (bad operands yield ERROR); an
+ * attribute that refers back to itself, directly or through others,
+ * evaluates to ERROR instead of recursing forever.
+ */
+import type { BinaryOp, Node } from './ast.ts';
+import { ClassAd, type Attribute, type Compiled, type Env } from './classad.ts';
+import { arithmetic, binary, booleanEquivalent, comparison, logicalAnd, logicalOr, unary } from './operators.ts';
+import { ERROR, ListValue, UNDEFINED, isInt, intToNumber, type Value } from './value.ts';
+
+export type { Compiled, Env };
+
+/** What a built-in function is given: compiled arguments (evaluated on demand) and the call site. */
+export interface CallSite {
+  /** The argument trees, for functions that look at their arguments unevaluated (unparse). */
+  readonly args: readonly Node[];
+  readonly functions: FunctionTable;
+}
+export type Builtin = (args: readonly Compiled[], env: Env, site: CallSite) => Value;
+/** Built-in functions by lower-case name. */
+export type FunctionTable = ReadonlyMap<string, Builtin>;
+
+export const EMPTY_ENV: Env = { scope: null, target: null };
+
+function rootOf(ad: ClassAd | null): ClassAd | null {
+  let a = ad;
+  while (a !== null && a.parent !== null) a = a.parent;
+  return a;
+}
+
+/** Evaluates one attribute of `ad` in `env` (whose scope is `ad` or a child of it). */
+export function evaluateAttribute(attr: Attribute, env: Env, functions: FunctionTable): Value {
+  const node = attr.node;
+  if (node.kind === 'literal') return node.value;
+  if (attr.evaluating) return ERROR; // circular reference
+  const compiled = (attr.compiled ??= compile(node, functions));
+  attr.evaluating = true;
+  try {
+    return compiled(env);
+  } finally {
+    attr.evaluating = false;
+  }
+}
+
+/** Env in which an attribute that lives in `ad` is evaluated, reached from `env`. */
+function envFor(ad: ClassAd, env: Env): Env {
+  if (ad === env.scope) return env;
+  const root = rootOf(ad);
+  if (env.target !== null && root === rootOf(env.target)) return { scope: ad, target: rootOf(env.scope) };
+  return { scope: ad, target: env.target };
+}
+
+/** Unscoped lookup: own ad, enclosing ads, then the target (and its enclosing ads). */
+function lookupUnscoped(key: string, env: Env, functions: FunctionTable): Value {
+  for (let ad = env.scope; ad !== null; ad = ad.parent) {
+    const attr = ad.lookupKey(key);
+    if (attr !== undefined) return evaluateAttribute(attr, ad === env.scope ? env : { scope: ad, target: env.target }, functions);
+  }
+  if (env.target !== null) {
+    const swappedTarget = rootOf(env.scope);
+    for (let ad: ClassAd | null = env.target; ad !== null; ad = ad.parent) {
+      const attr = ad.lookupKey(key);
+      if (attr !== undefined) return evaluateAttribute(attr, { scope: ad, target: swappedTarget }, functions);
+    }
+  }
+  return UNDEFINED;
+}
+
+/** `ad.name` where ad is an evaluated ClassAd value. */
+function selectFrom(ad: ClassAd, key: string, env: Env, functions: FunctionTable): Value {
+  const attr = ad.lookupKey(key);
+  return attr === undefined ? UNDEFINED : evaluateAttribute(attr, envFor(ad, env), functions);
+}
+
+function select(base: Value, key: string, env: Env, functions: FunctionTable): Value {
+  if (base instanceof ClassAd) return selectFrom(base, key, env, functions);
+  if (base === UNDEFINED) return UNDEFINED;
+  if (base instanceof ListValue) {
+    // A select on a list of ads selects from each of them.
+    return new ListValue(base.items.map((item) => select(item, key, env, functions)));
+  }
+  return ERROR;
+}
+
+function subscript(base: Value, index: Value, env: Env, functions: FunctionTable): Value {
+  if (base === ERROR || index === ERROR) return ERROR;
+  if (base === UNDEFINED || index === UNDEFINED) return UNDEFINED;
+  if (base instanceof ListValue) {
+    if (!isInt(index)) return ERROR;
+    const i = intToNumber(index);
+    return i >= 0 && i < base.items.length ? base.items[i]! : ERROR;
+  }
+  if (base instanceof ClassAd) {
+    if (typeof index !== 'string') return ERROR;
+    return selectFrom(base, index.toLowerCase(), env, functions);
+  }
+  return ERROR;
+}
+
+const SELF_NAMES = new Set(['my', 'self']);
+const TARGET_NAMES = new Set(['target', 'other']);
+const ROOT_NAMES = new Set(['root', 'toplevel']);
+
+/** Compiles an expression tree into a closure. Unknown functions evaluate to ERROR. */
+export function compile(node: Node, functions: FunctionTable): Compiled {
+  const c = (n: Node): Compiled => compile(n, functions);
+  switch (node.kind) {
+    case 'literal': {
+      const value = node.value;
+      return () => value;
+    }
+    case 'paren':
+      return c(node.inner);
+    case 'attr': {
+      const key = node.name.toLowerCase();
+      if (node.absolute) return (env) => {
+        const root = rootOf(env.scope);
+        return root === null ? ERROR : selectFrom(root, key, env, functions);
+      };
+      if (SELF_NAMES.has(key)) return (env) => lookupUnscopedOr(key, env, functions, env.scope);
+      if (TARGET_NAMES.has(key)) return (env) => lookupUnscopedOr(key, env, functions, env.target);
+      if (key === 'parent') return (env) => lookupUnscopedOr(key, env, functions, env.scope?.parent ?? null);
+      if (ROOT_NAMES.has(key)) return (env) => lookupUnscopedOr(key, env, functions, rootOf(env.scope));
+      return (env) => lookupUnscoped(key, env, functions);
+    }
+    case 'select': {
+      const key = node.name.toLowerCase();
+      const base = node.base;
+      if (base.kind === 'attr' && !base.absolute) {
+        const scope = base.name.toLowerCase();
+        // MY.x, TARGET.x and PARENT.x are compiled to direct lookups, unless
+        // the ad has an attribute of that name (then it is an ordinary select).
+        if (SELF_NAMES.has(scope)) return (env) => {
+          const s = env.scope;
+          if (s === null) return UNDEFINED;
+          if (s.lookupKey(scope) !== undefined) return select(lookupUnscoped(scope, env, functions), key, env, functions);
+          const attr = s.lookupKey(key);
+          return attr === undefined ? UNDEFINED : evaluateAttribute(attr, env, functions);
+        };
+        if (TARGET_NAMES.has(scope)) return (env) => {
+          const t = env.target;
+          if (t === null) return UNDEFINED;
+          const s = env.scope;
+          if (s !== null && s.lookupKey(scope) !== undefined) return select(lookupUnscoped(scope, env, functions), key, env, functions);
+          const attr = t.lookupKey(key);
+          return attr === undefined ? UNDEFINED : evaluateAttribute(attr, { scope: t, target: rootOf(s) }, functions);
+        };
+        if (scope === 'parent') return (env) => {
+          const p = env.scope?.parent ?? null;
+          if (p === null) return UNDEFINED;
+          return selectFrom(p, key, env, functions);
+        };
+      }
+      const b = c(base);
+      return (env) => select(b(env), key, env, functions);
+    }
+    case 'subscript': {
+      const b = c(node.base);
+      const i = c(node.index);
+      return (env) => subscript(b(env), i(env), env, functions);
+    }
+    case 'unary': {
+      const operand = c(node.operand);
+      const op = node.op;
+      if (op === '!') return (env) => {
+        const v = operand(env);
+        return typeof v === 'boolean' ? !v : unary('!', v);
+      };
+      return (env) => unary(op, operand(env));
+    }
+    case 'binary':
+      return compileBinary(node.op, c(node.left), c(node.right));
+    case 'ternary': {
+      const cond = c(node.cond);
+      const then = c(node.then);
+      const otherwise = c(node.otherwise);
+      return (env) => {
+        const v = cond(env);
+        const b = booleanEquivalent(v);
+        if (b === true) return then(env);
+        if (b === false) return otherwise(env);
+        return v === UNDEFINED ? UNDEFINED : ERROR;
+      };
+    }
+    case 'elvis': {
+      const left = c(node.left);
+      const right = c(node.right);
+      return (env) => {
+        const v = left(env);
+        return v === UNDEFINED ? right(env) : v;
+      };
+    }
+    case 'call': {
+      const fn = functions.get(node.name.toLowerCase());
+      if (fn === undefined) return () => ERROR;
+      const args = node.args.map(c);
+      const site: CallSite = { args: node.args, functions };
+      return (env) => fn(args, env, site);
+    }
+    case 'list': {
+      const items = node.items.map(c);
+      return (env) => new ListValue(items.map((item) => item(env)));
+    }
+    case 'record': {
+      const attrs = node.attrs;
+      return (env) => {
+        const ad = new ClassAd(attrs);
+        ad.parent = env.scope;
+        return ad;
+      };
+    }
+  }
+}
+
+/** A bare MY / TARGET / PARENT: an attribute of that name wins, else the ad itself. */
+function lookupUnscopedOr(key: string, env: Env, functions: FunctionTable, ad: ClassAd | null): Value {
+  const v = lookupUnscoped(key, env, functions);
+  if (v !== UNDEFINED) return v;
+  return ad ?? UNDEFINED;
+}
+
+function compileBinary(op: BinaryOp, l: Compiled, r: Compiled): Compiled {
+  switch (op) {
+    case '&&':
+      return (env) => {
+        const a = l(env);
+        if (a === false) return false;
+        if (a === true) {
+          const b = r(env);
+          return typeof b === 'boolean' ? b : logicalAnd(a, () => b);
+        }
+        return logicalAnd(a, () => r(env));
+      };
+    case '||':
+      return (env) => {
+        const a = l(env);
+        if (a === true) return true;
+        if (a === false) {
+          const b = r(env);
+          return typeof b === 'boolean' ? b : logicalOr(a, () => b);
+        }
+        return logicalOr(a, () => r(env));
+      };
+    case '==':
+      return (env) => {
+        const a = l(env);
+        const b = r(env);
+        if (typeof a === 'number' && typeof b === 'number') return a === b;
+        return comparison('==', a, b);
+      };
+    case '!=':
+      return (env) => {
+        const a = l(env);
+        const b = r(env);
+        if (typeof a === 'number' && typeof b === 'number') return a !== b;
+        return comparison('!=', a, b);
+      };
+    case '<':
+      return (env) => {
+        const a = l(env);
+        const b = r(env);
+        return typeof a === 'number' && typeof b === 'number' ? a < b : comparison('<', a, b);
+      };
+    case '<=':
+      return (env) => {
+        const a = l(env);
+        const b = r(env);
+        return typeof a === 'number' && typeof b === 'number' ? a <= b : comparison('<=', a, b);
+      };
+    case '>':
+      return (env) => {
+        const a = l(env);
+        const b = r(env);
+        return typeof a === 'number' && typeof b === 'number' ? a > b : comparison('>', a, b);
+      };
+    case '>=':
+      return (env) => {
+        const a = l(env);
+        const b = r(env);
+        return typeof a === 'number' && typeof b === 'number' ? a >= b : comparison('>=', a, b);
+      };
+    case '+':
+    case '-':
+    case '*':
+      return (env) => arithmetic(op, l(env), r(env));
+    default:
+      return (env) => binary(op, l(env), r(env));
+  }
+}
+

@@ -1,0 +1,333 @@
+/**
+ * Parser for ClassAd expressions and ads in new syntax (`[a = 1; b = 2]`)
+ * and old syntax (one `Name = expr` per line, as `condor_q -long` prints).
+ *
+ * Operator precedence, lowest first, as HTCondor's grammar has it:
+ *   ?: (ternary and Elvis, right-associative)
+ *   ||   &&   |   ^   &
+ *   == != =?= =!= is isnt
+ *   < <= > >=
+ *   << >> >>>
+ *   + -
+ *   * / %
+ *   unary - + ! ~
+ *   postfix . [] and calls
+ * Binary operators are left-associative. Errors are ClassAdSyntaxError with
+ * the line and column of the offending token and what was expected there.
+ */
+import type { BinaryOp, Node } from './ast.ts';
+import { ClassAdSyntaxError, Lexer, type Token } from './lexer.ts';
+import { ERROR, Real, UNDEFINED, intFromBigInt } from './value.ts';
+
+const BINARY_LEVELS: readonly (readonly string[])[] = [
+  ['||'],
+  ['&&'],
+  ['|'],
+  ['^'],
+  ['&'],
+  ['==', '!=', '=?=', '=!=', 'is', 'isnt'],
+  ['<', '<=', '>', '>='],
+  ['<<', '>>', '>>>'],
+  ['+', '-'],
+  ['*', '/', '%'],
+];
+
+/** How deep expressions may nest before the parser refuses (guards the JS stack). */
+const MAX_DEPTH = 400;
+
+export class Parser {
+  readonly lexer: Lexer;
+  private depth = 0;
+
+  constructor(text: string, file?: string, oldStrings = false) {
+    this.lexer = new Lexer(text, file, oldStrings);
+  }
+
+  /** An integer literal's value; 64-bit, so larger magnitudes are refused. */
+  private intLiteral(raw: bigint, token: Token): number | bigint {
+    if (raw > 2n ** 63n - 1n || raw < -(2n ** 63n)) throw this.lexer.error(`integer ${token.text} does not fit in 64 bits`, token);
+    return intFromBigInt(raw);
+  }
+
+  /**
+   * `-` written right before a number is part of the literal (HTCondor's
+   * lexer folds it), so `-5` prints back as `-5` and INT64_MIN is writable.
+   */
+  private negativeLiteral(minus: Token): Node | undefined {
+    if (!(minus.type === 'op' && minus.text === '-')) return undefined;
+    const t = this.lexer.peekSecond();
+    if ((t.type !== 'int' && t.type !== 'real') || t.offset !== minus.offset + 1) return undefined;
+    this.lexer.next();
+    this.lexer.next();
+    if (t.type === 'real') return { kind: 'literal', value: new Real(-(t.value as number)) };
+    return { kind: 'literal', value: this.intLiteral(-(t.value as bigint), t) };
+  }
+
+  private fail(token: Token, expected: string): never {
+    const found = token.type === 'eof' ? 'end of input' : JSON.stringify(token.text);
+    throw this.lexer.error(`expected ${expected}, found ${found}`, token);
+  }
+
+  private isOp(token: Token, text: string): boolean {
+    return token.type === 'op' && token.text === text;
+  }
+
+  expectOp(text: string, expected = `"${text}"`): Token {
+    const t = this.lexer.next();
+    if (!this.isOp(t, text)) this.fail(t, expected);
+    return t;
+  }
+
+  expectEnd(): void {
+    const t = this.lexer.peek();
+    if (t.type !== 'eof') this.fail(t, 'an operator or end of input');
+  }
+
+  expression(): Node {
+    if (++this.depth > MAX_DEPTH) throw this.lexer.error(`expression nests deeper than ${MAX_DEPTH} levels`, this.lexer.peek());
+    try {
+      return this.conditional();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private conditional(): Node {
+    const cond = this.binary(0);
+    const t = this.lexer.peek();
+    if (!this.isOp(t, '?')) return cond;
+    this.lexer.next();
+    if (this.isOp(this.lexer.peek(), ':')) {
+      this.lexer.next();
+      return { kind: 'elvis', left: cond, right: this.expression() };
+    }
+    const then = this.expression();
+    this.expectOp(':', '":" of a ?: expression');
+    return { kind: 'ternary', cond, then, otherwise: this.expression() };
+  }
+
+  private binary(level: number): Node {
+    if (level >= BINARY_LEVELS.length) return this.unary();
+    const ops = BINARY_LEVELS[level]!;
+    let left = this.binary(level + 1);
+    for (;;) {
+      const t = this.lexer.peek();
+      const op = t.type === 'op' ? t.text : t.type === 'is' || t.type === 'isnt' ? t.type : undefined;
+      if (op === undefined || !ops.includes(op)) return left;
+      this.lexer.next();
+      left = { kind: 'binary', op: op as BinaryOp, left, right: this.binary(level + 1) };
+    }
+  }
+
+  private unary(): Node {
+    const t = this.lexer.peek();
+    const negative = this.negativeLiteral(t);
+    if (negative !== undefined) return this.postfix(negative);
+    if (t.type === 'op' && (t.text === '-' || t.text === '+' || t.text === '!' || t.text === '~')) {
+      this.lexer.next();
+      if (++this.depth > MAX_DEPTH) throw this.lexer.error(`expression nests deeper than ${MAX_DEPTH} levels`, t);
+      try {
+        return { kind: 'unary', op: t.text, operand: this.unary() };
+      } finally {
+        this.depth--;
+      }
+    }
+    return this.postfix(this.primary());
+  }
+
+  private postfix(node: Node): Node {
+    for (;;) {
+      const t = this.lexer.peek();
+      if (this.isOp(t, '.')) {
+        this.lexer.next();
+        node = { kind: 'select', base: node, name: this.attributeName('an attribute name after "."') };
+      } else if (this.isOp(t, '[')) {
+        this.lexer.next();
+        const index = this.expression();
+        this.expectOp(']', '"]" closing the subscript');
+        node = { kind: 'subscript', base: node, index };
+      } else if (this.isOp(t, '?:')) {
+        // The unspaced Elvis token binds like a postfix operator: its right
+        // side is a primary with its own postfixes, as in HTCondor's grammar.
+        this.lexer.next();
+        const right = this.negativeLiteral(this.lexer.peek()) ?? this.postfixNoElvis(this.primary());
+        node = { kind: 'elvis', left: node, right };
+      } else {
+        return node;
+      }
+    }
+  }
+
+  private postfixNoElvis(node: Node): Node {
+    for (;;) {
+      const t = this.lexer.peek();
+      if (this.isOp(t, '.')) {
+        this.lexer.next();
+        node = { kind: 'select', base: node, name: this.attributeName('an attribute name after "."') };
+      } else if (this.isOp(t, '[')) {
+        this.lexer.next();
+        const index = this.expression();
+        this.expectOp(']', '"]" closing the subscript');
+        node = { kind: 'subscript', base: node, index };
+      } else {
+        return node;
+      }
+    }
+  }
+
+  /** An attribute name: a plain name, a 'quoted name', or a keyword used as a name after a dot. */
+  attributeName(expected: string): string {
+    const t = this.lexer.next();
+    if (t.type === 'name') return t.text;
+    if (t.type === 'quotedName') return t.value as string;
+    this.fail(t, expected);
+  }
+
+  private primary(): Node {
+    const t = this.lexer.next();
+    switch (t.type) {
+      case 'int':
+        return { kind: 'literal', value: this.intLiteral(t.value as bigint, t) };
+      case 'real':
+        return { kind: 'literal', value: new Real(t.value as number) };
+      case 'string': {
+        // Adjacent string literals are one string, as in C.
+        let text = t.value as string;
+        while (this.lexer.peek().type === 'string') text += this.lexer.next().value as string;
+        return { kind: 'literal', value: text };
+      }
+      case 'true':
+        return { kind: 'literal', value: true };
+      case 'false':
+        return { kind: 'literal', value: false };
+      case 'undefined':
+        return { kind: 'literal', value: UNDEFINED };
+      case 'error':
+        return { kind: 'literal', value: ERROR };
+      case 'quotedName':
+        return { kind: 'attr', name: t.value as string, absolute: false };
+      case 'name': {
+        if (this.isOp(this.lexer.peek(), '(')) {
+          this.lexer.next();
+          return { kind: 'call', name: t.text, args: this.sequence(')', 'a function argument') };
+        }
+        return { kind: 'attr', name: t.text, absolute: false };
+      }
+      case 'op':
+        switch (t.text) {
+          case '(': {
+            const inner = this.expression();
+            this.expectOp(')', '")" closing "("');
+            return { kind: 'paren', inner };
+          }
+          case '{':
+            return { kind: 'list', items: this.sequence('}', 'a list element') };
+          case '[':
+            return { kind: 'record', attrs: this.recordBody() };
+          case '.':
+            return { kind: 'attr', name: this.attributeName('an attribute name after "."'), absolute: true };
+        }
+    }
+    this.fail(t, 'an expression');
+  }
+
+  /** Comma-separated expressions up to `close` (already past the opener). */
+  private sequence(close: string, what: string): Node[] {
+    const items: Node[] = [];
+    if (this.isOp(this.lexer.peek(), close)) {
+      this.lexer.next();
+      return items;
+    }
+    for (;;) {
+      items.push(this.expression());
+      const t = this.lexer.next();
+      if (this.isOp(t, close)) return items;
+      if (!this.isOp(t, ',')) this.fail(t, `"," or "${close}" after ${what}`);
+    }
+  }
+
+  /** `name = expr; ...]` (already past `[`). A trailing `;` is allowed. */
+  recordBody(): (readonly [string, Node])[] {
+    const attrs: (readonly [string, Node])[] = [];
+    for (;;) {
+      if (this.isOp(this.lexer.peek(), ']')) {
+        this.lexer.next();
+        return attrs;
+      }
+      const name = this.attributeName('an attribute name or "]"');
+      this.expectOp('=', `"=" after attribute name ${name}`);
+      attrs.push([name, this.expression()]);
+      const t = this.lexer.next();
+      if (this.isOp(t, ']')) return attrs;
+      if (!this.isOp(t, ';')) this.fail(t, '";" or "]" after an attribute');
+    }
+  }
+}
+
+/** Parses one whole expression. */
+export function parseExpression(text: string, file?: string): Node {
+  const p = new Parser(text, file);
+  const node = p.expression();
+  p.expectEnd();
+  return node;
+}
+
+/** Parses one new-syntax ad `[ ... ]` into its attribute list (in order). */
+export function parseRecord(text: string, file?: string): (readonly [string, Node])[] {
+  const p = new Parser(text, file);
+  p.expectOp('[', '"[" starting a ClassAd');
+  const attrs = p.recordBody();
+  p.expectEnd();
+  return attrs;
+}
+
+/**
+ * Parses several new-syntax ads one after another (whitespace or comments
+ * between them), as `condor_q -long` style files in new syntax hold.
+ */
+export function parseRecords(text: string, file?: string): (readonly [string, Node])[][] {
+  const p = new Parser(text, file);
+  const ads: (readonly [string, Node])[][] = [];
+  while (p.lexer.peek().type !== 'eof') {
+    p.expectOp('[', '"[" starting a ClassAd');
+    ads.push(p.recordBody());
+  }
+  return ads;
+}
+
+/**
+ * Old syntax: one `Name = expression` per line; blank lines and lines whose
+ * first non-blank character is `#` are skipped. Errors carry the line of the
+ * file and the column within it.
+ */
+export function parseOldRecord(text: string, file?: string): (readonly [string, Node])[] {
+  const attrs: (readonly [string, Node])[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!.replace(/\r$/, '');
+    const trimmed = raw.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    const lineNo = i + 1;
+    const m = /^(\s*)([A-Za-z_][A-Za-z0-9_.]*)\s*=(?!=)/.exec(raw);
+    if (m === null) {
+      const col = raw.length - raw.trimStart().length + 1;
+      throw new ClassAdSyntaxError('expected "Name = expression" (old ClassAd syntax)', lineNo, col, file);
+    }
+    const exprText = raw.slice(m[0].length);
+    try {
+      const p = new Parser(exprText, undefined, true);
+      const node = p.expression();
+      p.expectEnd();
+      attrs.push([m[2]!, node]);
+    } catch (e) {
+      if (e instanceof ClassAdSyntaxError && e.position !== undefined) {
+        const column = m[0].length + e.position.column;
+        throw new ClassAdSyntaxError(`${e.message} (in the value of ${m[2]!})`, lineNo, column, file);
+      }
+      throw e;
+    }
+  }
+  return attrs;
+}
+
+export { ClassAdSyntaxError };

@@ -1,0 +1,11 @@
+/**
+ * Every command of `htc`, in the order `htc --help` lists them.
+ *
+ * Add a noun by writing `commands/<noun>/index.ts` (which calls `registerNoun`
+ * with its verbs from `commands/<noun>/<verb>.ts`) and listing its register
+ * function here. See `../command.ts` for the convention.
+ */
+import type { Register } from '../command.ts';
+import { registerVersion } from './version.ts';
+
+export const commands: readonly Register[] = [registerVersion];

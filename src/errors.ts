@@ -1,0 +1,68 @@
+/**
+ * Typed errors shared by every module.
+ *
+ * Every error a user can cause or see is an `HtcError` with a stable `code`
+ * (never renamed once released: scripts match on it). The code's category
+ * decides how the error leaves the program, in exactly one place
+ * (`exitCodeFor`, `httpStatusFor`): bad input exits 2 / answers 4xx, a
+ * failure exits 1 / answers 5xx. Anything that is not an HtcError is a bug
+ * and is reported with its stack by the boundary that catches it.
+ *
+ * This module is a leaf: it imports nothing, so every layer may use it.
+ */
+
+/** Where in a text an error was found; 1-based, as editors count. */
+export interface SourcePosition {
+  readonly file?: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+/**
+ * Stable error codes. `input` errors are the user's to fix (exit 2, HTTP
+ * 400-range); `failure` errors are the environment's (exit 1, HTTP 500-range).
+ */
+export const ERROR_CODES = {
+  USAGE: { category: 'input', http: 400 },
+  CLASSAD_PARSE: { category: 'input', http: 400 },
+  CLASSAD_INVALID: { category: 'input', http: 400 },
+  FILE_NOT_FOUND: { category: 'input', http: 404 },
+  FILE_UNREADABLE: { category: 'failure', http: 500 },
+  INTERNAL: { category: 'failure', http: 500 },
+} as const satisfies Record<string, { category: 'input' | 'failure'; http: number }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class HtcError extends Error {
+  readonly code: ErrorCode;
+  readonly position: SourcePosition | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { position?: SourcePosition; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'HtcError';
+    this.code = code;
+    this.position = options.position;
+  }
+
+  /** `file:line:column: message`, the form editors and compilers use. */
+  describe(): string {
+    const p = this.position;
+    if (p === undefined) return this.message;
+    const where = `${p.file === undefined ? '' : `${p.file}:`}${p.line}:${p.column}`;
+    return `${where}: ${this.message}`;
+  }
+}
+
+export function isInputError(error: unknown): boolean {
+  return error instanceof HtcError && ERROR_CODES[error.code].category === 'input';
+}
+
+/** The one mapping from errors to process exit codes: 2 bad input, 1 failure. */
+export function exitCodeFor(error: unknown): 1 | 2 {
+  return isInputError(error) ? 2 : 1;
+}
+
+/** The one mapping from errors to HTTP status codes. */
+export function httpStatusFor(error: unknown): number {
+  return error instanceof HtcError ? ERROR_CODES[error.code].http : 500;
+}
