@@ -2,8 +2,8 @@
  * The ClassAd record: an ordered set of attributes, each a name and an
  * expression tree. Names are case-insensitive (looked up by their lower-case
  * key) and keep the spelling they were given for printing. Setting a name
- * that exists replaces its expression but keeps its position and spelling
- * is replaced too, as HTCondor's InsertAttr does.
+ * that exists replaces its expression (and its spelling) in place, as
+ * HTCondor's InsertAttr replaces the expression.
  *
  * This module holds data only; evaluation lives in `evaluate.ts`. Each
  * attribute caches its compiled form (filled in by the compiler on first
@@ -32,17 +32,28 @@ export interface Attribute {
   evaluating: boolean;
 }
 
+/** Names with a meaning as scopes when no attribute has them (lower case). */
+export const SCOPE_NAMES: ReadonlySet<string> = new Set(['my', 'self', 'target', 'other', 'parent', 'root', 'toplevel']);
+
 export class ClassAd {
   private readonly attrs = new Map<string, Attribute>();
   /** The enclosing ad of a nested ad (for `parent.` and unscoped lookup). */
   parent: ClassAd | null = null;
+  /**
+   * True once an attribute named like a scope (MY, TARGET, PARENT, ...) has
+   * been set: such an attribute shadows the scope name, so the evaluator's
+   * direct `TARGET.x` path must check. Never reset (conservative).
+   */
+  shadowsScopeNames = false;
 
   constructor(attributes: Iterable<readonly [string, Node]> = []) {
     for (const [name, node] of attributes) this.set(name, node);
   }
 
   set(name: string, node: Node): this {
-    this.attrs.set(name.toLowerCase(), { name, node, compiled: undefined, evaluating: false });
+    const key = name.toLowerCase();
+    if (SCOPE_NAMES.has(key)) this.shadowsScopeNames = true;
+    this.attrs.set(key, { name, node, compiled: undefined, evaluating: false });
     return this;
   }
 

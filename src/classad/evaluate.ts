@@ -142,7 +142,7 @@ export function compile(node: Node, functions: FunctionTable): Compiled {
         if (SELF_NAMES.has(scope)) return (env) => {
           const s = env.scope;
           if (s === null) return UNDEFINED;
-          if (s.lookupKey(scope) !== undefined) return select(lookupUnscoped(scope, env, functions), key, env, functions);
+          if (s.shadowsScopeNames && s.lookupKey(scope) !== undefined) return select(lookupUnscoped(scope, env, functions), key, env, functions);
           const attr = s.lookupKey(key);
           return attr === undefined ? UNDEFINED : evaluateAttribute(attr, env, functions);
         };
@@ -150,7 +150,7 @@ export function compile(node: Node, functions: FunctionTable): Compiled {
           const t = env.target;
           if (t === null) return UNDEFINED;
           const s = env.scope;
-          if (s !== null && s.lookupKey(scope) !== undefined) return select(lookupUnscoped(scope, env, functions), key, env, functions);
+          if (s !== null && s.shadowsScopeNames && s.lookupKey(scope) !== undefined) return select(lookupUnscoped(scope, env, functions), key, env, functions);
           const attr = t.lookupKey(key);
           return attr === undefined ? UNDEFINED : evaluateAttribute(attr, { scope: t, target: rootOf(s) }, functions);
         };
@@ -255,6 +255,7 @@ function compileBinary(op: BinaryOp, l: Compiled, r: Compiled): Compiled {
         const a = l(env);
         const b = r(env);
         if (typeof a === 'number' && typeof b === 'number') return a === b;
+        if (typeof a === 'string' && typeof b === 'string') return a === b || a.toLowerCase() === b.toLowerCase();
         return comparison('==', a, b);
       };
     case '!=':
@@ -262,6 +263,7 @@ function compileBinary(op: BinaryOp, l: Compiled, r: Compiled): Compiled {
         const a = l(env);
         const b = r(env);
         if (typeof a === 'number' && typeof b === 'number') return a !== b;
+        if (typeof a === 'string' && typeof b === 'string') return a !== b && a.toLowerCase() !== b.toLowerCase();
         return comparison('!=', a, b);
       };
     case '<':

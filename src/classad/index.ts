@@ -12,6 +12,8 @@ import { compile, evaluateAttribute, EMPTY_ENV, type FunctionTable } from './eva
 import { BUILTINS } from './functions/index.ts';
 import { parseExpression, parseOldRecord, parseRecord, parseRecords } from './parser.ts';
 import type { Value } from './value.ts';
+import { HtcError } from '../errors.ts';
+import { parseJsonClassAds } from './json.ts';
 
 export type { Node, BinaryOp, UnaryOp } from './ast.ts';
 export { ClassAd, type Env, type Compiled } from './classad.ts';
@@ -21,6 +23,52 @@ export { printValue, printClassAd, printOldClassAd, unparse, printReal, printStr
 export * from './value.ts';
 export { BUILTINS };
 export type { FunctionTable, Builtin, CallSite } from './evaluate.ts';
+export { symmetricMatch, requirementsHold, rank, type MatchResult } from './match.ts';
+export { parseJsonClassAd, parseJsonClassAds, printJsonClassAds, classAdToJson, encodeTypedValue, encodeValue, encodedType, writeJson, JsonRaw, type JsonOut } from './json.ts';
+
+/** The three textual forms of an ad. */
+export type AdSyntax = 'new' | 'old' | 'json';
+
+/** Which form a text is in: `[` starts new syntax, `{` or a JSON array JSON, else old. */
+export function detectSyntax(text: string): AdSyntax {
+  const body = text.replace(/^(?:\s|\/\/[^\n]*\n|#[^\n]*\n)*/, '');
+  if (body.startsWith('[')) {
+    // A JSON array of objects also starts with "[": look at what follows.
+    return /^\[\s*(?:\{|\])/.test(body) && !/^\[\s*\]\s*$/.test(body) ? 'json' : 'new';
+  }
+  return body.startsWith('{') ? 'json' : 'old';
+}
+
+/**
+ * Every ad in `text`, in the given or detected syntax. Old syntax separates
+ * ads by blank lines (as `condor_q -long` prints them).
+ */
+export function parseClassAdsText(text: string, options: { syntax?: AdSyntax; file?: string } = {}): ClassAd[] {
+  const syntax = options.syntax ?? detectSyntax(text);
+  if (syntax === 'new') return parseClassAds(text, options.file);
+  if (syntax === 'json') return parseJsonClassAds(text, options.file);
+  const ads: ClassAd[] = [];
+  const lines = text.split('\n');
+  let start = 0;
+  for (let i = 0; i <= lines.length; i++) {
+    if (i === lines.length || lines[i]!.trim() === '') {
+      if (lines.slice(start, i).some((l) => l.trim() !== '' && !l.trim().startsWith('#'))) {
+        // Keep line numbers true to the file: pad with the lines before this ad.
+        ads.push(new ClassAd(parseOldRecord('\n'.repeat(start) + lines.slice(start, i).join('\n'), options.file)));
+      }
+      start = i + 1;
+    }
+  }
+  return ads;
+}
+
+/** Exactly one ad from `text` (any syntax); `what` names it in the error. */
+export function parseOneClassAd(text: string, options: { syntax?: AdSyntax; file?: string } = {}): ClassAd {
+  const ads = parseClassAdsText(text, options);
+  if (ads.length === 1) return ads[0]!;
+  const where = options.file === undefined ? '' : `${options.file}: `;
+  throw new HtcError('CLASSAD_INVALID', `${where}expected one ClassAd, found ${ads.length}`);
+}
 
 /** Compiles a tree with the built-in functions. */
 export function compileExpression(node: Node, functions: FunctionTable = BUILTINS): Compiled {

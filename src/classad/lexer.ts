@@ -39,13 +39,35 @@ const KEYWORDS: Record<string, TokenType> = {
   isnt: 'isnt',
 };
 
-// Longest first, so that `=?=` wins over `=`, `>>>` over `>>`.
-const OPERATORS = [
-  '=?=', '=!=', '>>>', '?:',
-  '==', '!=', '<=', '>=', '<<', '>>', '&&', '||',
-  '(', ')', '[', ']', '{', '}', ',', ';', '.', '?', ':', '=',
-  '<', '>', '+', '-', '*', '/', '%', '&', '|', '^', '~', '!',
-];
+const SINGLE_CHAR_OPERATORS = new Set(['(', ')', '[', ']', '{', '}', ',', ';', '.', ':', '+', '-', '*', '/', '%', '^', '~']);
+
+/** The operator starting at `i`, longest match first, without allocating. */
+function operatorAt(s: string, i: number): string | undefined {
+  const c = s[i]!;
+  const d = s[i + 1];
+  switch (c) {
+    case '=':
+      if (d === '?' && s[i + 2] === '=') return '=?=';
+      if (d === '!' && s[i + 2] === '=') return '=!=';
+      return d === '=' ? '==' : '=';
+    case '>':
+      if (d === '>') return s[i + 2] === '>' ? '>>>' : '>>';
+      return d === '=' ? '>=' : '>';
+    case '<':
+      if (d === '<') return '<<';
+      return d === '=' ? '<=' : '<';
+    case '!':
+      return d === '=' ? '!=' : '!';
+    case '&':
+      return d === '&' ? '&&' : '&';
+    case '|':
+      return d === '|' ? '||' : '|';
+    case '?':
+      return d === ':' ? '?:' : '?';
+    default:
+      return SINGLE_CHAR_OPERATORS.has(c) ? c : undefined;
+  }
+}
 
 function isNameStart(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
@@ -145,10 +167,8 @@ export class Lexer {
     const start = this.pos;
     const line = this.line;
     const column = start - this.lineStart + 1;
-    const make = (type: TokenType, text: string, value?: number | bigint | string): Token =>
-      value === undefined ? { type, text, line, column, offset: start } : { type, text, value, line, column, offset: start };
 
-    if (start >= s.length) return make('eof', '');
+    if (start >= s.length) return { type: 'eof', text: '', line, column, offset: start };
     const c = s.charCodeAt(start);
 
     if (isNameStart(c)) {
@@ -157,25 +177,30 @@ export class Lexer {
       this.pos = end;
       const text = s.slice(start, end);
       const kw = KEYWORDS[text.toLowerCase()];
-      return make(kw ?? 'name', text);
+      return { type: kw ?? 'name', text, line, column, offset: start };
     }
-    if (isDigit(c) || (c === 46 && isDigit(s.charCodeAt(start + 1)))) return this.scanNumber(make);
-    if (c === 34) return make('string', s.slice(start, this.scanQuoted(34, line, column)), this.decoded);
+    if (isDigit(c) || (c === 46 && isDigit(s.charCodeAt(start + 1)))) {
+      const { type, value } = this.scanNumber();
+      return { type, text: s.slice(start, this.pos), value, line, column, offset: start };
+    }
+    if (c === 34) {
+      const end = this.scanQuoted(34, line, column);
+      return { type: 'string', text: s.slice(start, end), value: this.decoded, line, column, offset: start };
+    }
     if (c === 39) {
       const end = this.scanQuoted(39, line, column);
       if (this.decoded.length === 0) throw this.error('empty quoted attribute name', { line, column });
-      return make('quotedName', s.slice(start, end), this.decoded);
+      return { type: 'quotedName', text: s.slice(start, end), value: this.decoded, line, column, offset: start };
     }
-    for (const op of OPERATORS) {
-      if (s.startsWith(op, start)) {
-        this.pos = start + op.length;
-        return make('op', op);
-      }
+    const op = operatorAt(s, start);
+    if (op !== undefined) {
+      this.pos = start + op.length;
+      return { type: 'op', text: op, line, column, offset: start };
     }
     throw this.error(`unexpected character ${JSON.stringify(s[start])}`, { line, column });
   }
 
-  private scanNumber(make: (type: TokenType, text: string, value?: number | bigint | string) => Token): Token {
+  private scanNumber(): { type: 'int' | 'real'; value: number | bigint } {
     const s = this.text;
     const start = this.pos;
     let end = start;
@@ -200,7 +225,7 @@ export class Lexer {
     }
     this.pos = end;
     const text = s.slice(start, end);
-    if (isReal) return make('real', text, Number(text));
+    if (isReal) return { type: 'real', value: Number(text) };
     if (isNameStart(s.charCodeAt(end))) {
       throw this.error(
         text === '0' && (s[end] === 'x' || s[end] === 'X')
@@ -211,7 +236,7 @@ export class Lexer {
     // HTCondor's lexer (in the semantics HTCondor runs with) refuses a leading
     // zero rather than guess between octal and decimal.
     if (text.length > 1 && text[0] === '0') throw this.error(`integer ${text} has a leading zero (octal is not ClassAd syntax)`, { line: this.line, column: start - this.lineStart + 1 });
-    return make('int', text, BigInt(text));
+    return { type: 'int', value: BigInt(text) };
   }
 
   private decoded = '';

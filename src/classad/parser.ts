@@ -19,7 +19,7 @@ import type { BinaryOp, Node } from './ast.ts';
 import { ClassAdSyntaxError, Lexer, type Token } from './lexer.ts';
 import { ERROR, Real, UNDEFINED, intFromBigInt } from './value.ts';
 
-const BINARY_LEVELS: readonly (readonly string[])[] = [
+const BINARY_LEVELS: readonly (readonly BinaryOp[])[] = [
   ['||'],
   ['&&'],
   ['|'],
@@ -31,6 +31,8 @@ const BINARY_LEVELS: readonly (readonly string[])[] = [
   ['+', '-'],
   ['*', '/', '%'],
 ];
+/** Binding strength of each binary operator: its index in BINARY_LEVELS. */
+const PRECEDENCE = new Map<string, number>(BINARY_LEVELS.flatMap((ops, level) => ops.map((op) => [op, level] as const)));
 
 /** How deep expressions may nest before the parser refuses (guards the JS stack). */
 const MAX_DEPTH = 400;
@@ -106,16 +108,16 @@ export class Parser {
     return { kind: 'ternary', cond, then, otherwise: this.expression() };
   }
 
+  /** Precedence climbing: operators binding at least as tight as `level`, left-associative. */
   private binary(level: number): Node {
-    if (level >= BINARY_LEVELS.length) return this.unary();
-    const ops = BINARY_LEVELS[level]!;
-    let left = this.binary(level + 1);
+    let left = this.unary();
     for (;;) {
       const t = this.lexer.peek();
       const op = t.type === 'op' ? t.text : t.type === 'is' || t.type === 'isnt' ? t.type : undefined;
-      if (op === undefined || !ops.includes(op)) return left;
+      const precedence = op === undefined ? undefined : PRECEDENCE.get(op);
+      if (precedence === undefined || precedence < level) return left;
       this.lexer.next();
-      left = { kind: 'binary', op: op as BinaryOp, left, right: this.binary(level + 1) };
+      left = { kind: 'binary', op: op as BinaryOp, left, right: this.binary(precedence + 1) };
     }
   }
 

@@ -23,6 +23,8 @@ export interface TextSink {
 
 /** What every command receives besides its parsed arguments. */
 export interface CliContext {
+  /** Standard input, for commands that read a stream (`--jsonl`, `-` as a file). */
+  readonly stdin: NodeJS.ReadableStream;
   readonly stdout: TextSink;
   readonly stderr: TextSink;
   /** The package version, from package.json. */

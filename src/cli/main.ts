@@ -45,11 +45,11 @@ export function buildProgram(ctx: CliContext): Command {
  */
 export async function runCli(
   argv: readonly string[],
-  io: { stdout?: TextSink; stderr?: TextSink } = {},
+  io: { stdin?: NodeJS.ReadableStream; stdout?: TextSink; stderr?: TextSink } = {},
 ): Promise<number> {
   const stderr = io.stderr ?? process.stderr;
   try {
-    const ctx: CliContext = { stdout: io.stdout ?? process.stdout, stderr, version: packageVersion() };
+    const ctx: CliContext = { stdin: io.stdin ?? process.stdin, stdout: io.stdout ?? process.stdout, stderr, version: packageVersion() };
     await buildProgram(ctx).parseAsync([...argv]);
     return 0;
   } catch (error) {

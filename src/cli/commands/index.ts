@@ -6,6 +6,7 @@
  * function here. See `../command.ts` for the convention.
  */
 import type { Register } from '../command.ts';
+import { registerClassad } from './classad/index.ts';
 import { registerVersion } from './version.ts';
 
-export const commands: readonly Register[] = [registerVersion];
+export const commands: readonly Register[] = [registerClassad, registerVersion];
