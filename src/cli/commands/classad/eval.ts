@@ -27,7 +27,7 @@ export const registerEval: Register = (parent, ctx) => {
     parent
       .command('eval')
       .description('evaluate expressions with MY = --ad and TARGET = --target; print each value in new syntax')
-      .argument('[expr...]', 'ClassAd expressions')
+      .argument('[expr...]', 'ClassAd expressions (put -- before them if one starts with "-")')
       .option('--ad <file>', 'the ad the expressions are evaluated in (MY); new, old or JSON syntax')
       .option('--target <file>', 'the ad TARGET refers to')
       .option('--syntax <syntax>', 'syntax of the ad files: new, old or json (default: detected)')
