@@ -26,8 +26,12 @@ export type Node =
   | { readonly kind: 'unary'; readonly op: UnaryOp; readonly operand: Node }
   | { readonly kind: 'binary'; readonly op: BinaryOp; readonly left: Node; readonly right: Node }
   | { readonly kind: 'ternary'; readonly cond: Node; readonly then: Node; readonly otherwise: Node }
-  /** `left ?: right`: left unless it is undefined. */
-  | { readonly kind: 'elvis'; readonly left: Node; readonly right: Node }
+  /**
+   * `left ?: right`: left unless it is undefined. `tight` is the unspaced
+   * `?:` token, which binds like a postfix operator; otherwise it is the
+   * spaced `? :`, which binds like the ternary.
+   */
+  | { readonly kind: 'elvis'; readonly left: Node; readonly right: Node; readonly tight: boolean }
   | { readonly kind: 'call'; readonly name: string; readonly args: readonly Node[] }
   | { readonly kind: 'list'; readonly items: readonly Node[] }
   | { readonly kind: 'record'; readonly attrs: readonly (readonly [string, Node])[] }

@@ -2,8 +2,8 @@
  * The ClassAd record: an ordered set of attributes, each a name and an
  * expression tree. Names are case-insensitive (looked up by their lower-case
  * key) and keep the spelling they were given for printing. Setting a name
- * that exists replaces its expression (and its spelling) in place, as
- * HTCondor's InsertAttr replaces the expression.
+ * that exists replaces its expression in place and keeps the first
+ * spelling, as HTCondor's case-insensitive attribute map does.
  *
  * This module holds data only; evaluation lives in `evaluate.ts`. Each
  * attribute caches its compiled form (filled in by the compiler on first
@@ -53,7 +53,10 @@ export class ClassAd {
   set(name: string, node: Node): this {
     const key = name.toLowerCase();
     if (SCOPE_NAMES.has(key)) this.shadowsScopeNames = true;
-    this.attrs.set(key, { name, node, compiled: undefined, evaluating: false });
+    // A name set again keeps the spelling it was first given, as HTCondor's
+    // case-insensitive map keeps the first key.
+    const spelling = this.attrs.get(key)?.name ?? name;
+    this.attrs.set(key, { name: spelling, node, compiled: undefined, evaluating: false });
     return this;
   }
 

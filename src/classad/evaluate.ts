@@ -13,7 +13,7 @@
  * evaluates to ERROR instead of recursing forever.
  */
 import type { BinaryOp, Node } from './ast.ts';
-import { ClassAd, type Attribute, type Compiled, type Env } from './classad.ts';
+import { ClassAd, SCOPE_NAMES, type Attribute, type Compiled, type Env } from './classad.ts';
 import { arithmetic, binary, booleanEquivalent, comparison, logicalAnd, logicalOr, unary } from './operators.ts';
 import { ERROR, ListValue, UNDEFINED, isInt, intToNumber, type Value } from './value.ts';
 
@@ -37,15 +37,83 @@ function rootOf(ad: ClassAd | null): ClassAd | null {
   return a;
 }
 
+/**
+ * Compiled closures by tree, per function table: ads copied from one another
+ * and nested-ad literals evaluated again share their trees, so they share
+ * the compilation too. Weak, so trees no longer used are collected.
+ */
+const compiledTrees = new WeakMap<FunctionTable, WeakMap<Node, Compiled>>();
+
+function compileShared(node: Node, functions: FunctionTable): Compiled {
+  let byNode = compiledTrees.get(functions);
+  if (byNode === undefined) compiledTrees.set(functions, (byNode = new WeakMap()));
+  let compiled = byNode.get(node);
+  if (compiled === undefined) byNode.set(node, (compiled = compile(node, functions)));
+  return compiled;
+}
+
+/**
+ * How many evaluations (attribute references, plus the expression being
+ * evaluated) may be nested: a chain a1 = a2 + 1, a2 = a3 + 1, ... HTCondor
+ * stops at 400 as well; past it the evaluation fails, so a long chain
+ * cannot exhaust the JS stack.
+ */
+export const MAX_REFERENCE_DEPTH = 400;
+let activeEvaluations = 0;
+
+/**
+ * Set when a circular reference or the depth limit is hit. As in HTCondor,
+ * such a failure is not an ordinary ERROR value that `=?=` or `isError()`
+ * could inspect: it fails every enclosing evaluation up to the outermost
+ * one, which then yields ERROR and clears the flag.
+ */
+let evaluationFailed = false;
+
+/** Runs one nested evaluation with the failure rules above. Never throws. */
+function guarded(compiled: Compiled, env: Env): Value {
+  if (activeEvaluations >= MAX_REFERENCE_DEPTH) {
+    evaluationFailed = true;
+    return ERROR;
+  }
+  activeEvaluations++;
+  let value: Value;
+  try {
+    value = compiled(env);
+  } catch (error) {
+    // Last line of defence: a stack overflow the limits did not prevent.
+    if (!(error instanceof RangeError)) {
+      if (activeEvaluations === 1) evaluationFailed = false;
+      throw error;
+    }
+    evaluationFailed = true;
+    value = ERROR;
+  } finally {
+    activeEvaluations--;
+  }
+  if (evaluationFailed) {
+    if (activeEvaluations === 0) evaluationFailed = false;
+    return ERROR;
+  }
+  return value;
+}
+
+/** Evaluates a compiled expression as an outermost evaluation (see `guarded`). */
+export function evaluateCompiled(compiled: Compiled, env: Env): Value {
+  return guarded(compiled, env);
+}
+
 /** Evaluates one attribute of `ad` in `env` (whose scope is `ad` or a child of it). */
 export function evaluateAttribute(attr: Attribute, env: Env, functions: FunctionTable): Value {
   const node = attr.node;
   if (node.kind === 'literal') return node.value;
-  if (attr.evaluating) return ERROR; // circular reference
-  const compiled = (attr.compiled ??= compile(node, functions));
+  if (attr.evaluating) {
+    evaluationFailed = true; // circular reference
+    return ERROR;
+  }
+  const compiled = (attr.compiled ??= compileShared(node, functions));
   attr.evaluating = true;
   try {
-    return compiled(env);
+    return guarded(compiled, env);
   } finally {
     attr.evaluating = false;
   }
@@ -75,10 +143,43 @@ function lookupUnscoped(key: string, env: Env, functions: FunctionTable): Value 
   return UNDEFINED;
 }
 
-/** `ad.name` where ad is an evaluated ClassAd value. */
+/**
+ * `ad.name` where ad is an evaluated ClassAd value: HTCondor's scope walk
+ * started at `ad` (its own attributes, then its enclosing ads; no TARGET
+ * fallback), with the special names resolved relative to `ad` when it has
+ * no attribute of that name.
+ */
 function selectFrom(ad: ClassAd, key: string, env: Env, functions: FunctionTable): Value {
-  const attr = ad.lookupKey(key);
-  return attr === undefined ? UNDEFINED : evaluateAttribute(attr, envFor(ad, env), functions);
+  const own = ad.lookupKey(key);
+  if (own !== undefined) return evaluateAttribute(own, envFor(ad, env), functions);
+  const special = specialScope(key, ad, env);
+  if (special !== NOT_SPECIAL) return special;
+  for (let s = ad.parent; s !== null; s = s.parent) {
+    const attr = s.lookupKey(key);
+    if (attr !== undefined) return evaluateAttribute(attr, envFor(s, env), functions);
+  }
+  return UNDEFINED;
+}
+
+const NOT_SPECIAL = Symbol('not a special name');
+
+/** What a special name means seen from `ad`: itself, its parent, its root, or the target. */
+function specialScope(key: string, ad: ClassAd | null, env: Env): Value | typeof NOT_SPECIAL {
+  switch (key) {
+    case 'my':
+    case 'self':
+      return ad ?? UNDEFINED;
+    case 'parent':
+      return ad?.parent ?? UNDEFINED;
+    case 'root':
+    case 'toplevel':
+      return rootOf(ad) ?? UNDEFINED;
+    case 'target':
+    case 'other':
+      return env.target ?? UNDEFINED;
+    default:
+      return NOT_SPECIAL;
+  }
 }
 
 function select(base: Value, key: string, env: Env, functions: FunctionTable): Value {
@@ -108,7 +209,6 @@ function subscript(base: Value, index: Value, env: Env, functions: FunctionTable
 
 const SELF_NAMES = new Set(['my', 'self']);
 const TARGET_NAMES = new Set(['target', 'other']);
-const ROOT_NAMES = new Set(['root', 'toplevel']);
 
 /** Compiles an expression tree into a closure. Unknown functions evaluate to ERROR. */
 export function compile(node: Node, functions: FunctionTable): Compiled {
@@ -126,16 +226,19 @@ export function compile(node: Node, functions: FunctionTable): Compiled {
         const root = rootOf(env.scope);
         return root === null ? ERROR : selectFrom(root, key, env, functions);
       };
-      if (SELF_NAMES.has(key)) return (env) => lookupUnscopedOr(key, env, functions, env.scope);
-      if (TARGET_NAMES.has(key)) return (env) => lookupUnscopedOr(key, env, functions, env.target);
-      if (key === 'parent') return (env) => lookupUnscopedOr(key, env, functions, env.scope?.parent ?? null);
-      if (ROOT_NAMES.has(key)) return (env) => lookupUnscopedOr(key, env, functions, rootOf(env.scope));
+      if (SCOPE_NAMES.has(key)) return (env) => {
+        // An attribute of the name in the ad itself wins; otherwise the name
+        // means its scope (looked at before walking up, as HTCondor does).
+        const own = env.scope?.lookupKey(key);
+        if (own !== undefined) return evaluateAttribute(own, env, functions);
+        return specialScope(key, env.scope, env) as Value;
+      };
       return (env) => lookupUnscoped(key, env, functions);
     }
     case 'select': {
       const key = node.name.toLowerCase();
       const base = node.base;
-      if (base.kind === 'attr' && !base.absolute) {
+      if (base.kind === 'attr' && !base.absolute && !SCOPE_NAMES.has(key)) {
         const scope = base.name.toLowerCase();
         // MY.x, TARGET.x and PARENT.x are compiled to direct lookups, unless
         // the ad has an attribute of that name (then it is an ordinary select).
@@ -219,13 +322,6 @@ export function compile(node: Node, functions: FunctionTable): Compiled {
       };
     }
   }
-}
-
-/** A bare MY / TARGET / PARENT: an attribute of that name wins, else the ad itself. */
-function lookupUnscopedOr(key: string, env: Env, functions: FunctionTable, ad: ClassAd | null): Value {
-  const v = lookupUnscoped(key, env, functions);
-  if (v !== UNDEFINED) return v;
-  return ad ?? UNDEFINED;
 }
 
 function compileBinary(op: BinaryOp, l: Compiled, r: Compiled): Compiled {

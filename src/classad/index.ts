@@ -8,10 +8,10 @@
  */
 import type { Node } from './ast.ts';
 import { ClassAd, type Compiled, type Env } from './classad.ts';
-import { compile, evaluateAttribute, EMPTY_ENV, type FunctionTable } from './evaluate.ts';
+import { compile, evaluateAttribute, evaluateCompiled, EMPTY_ENV, type FunctionTable } from './evaluate.ts';
 import { BUILTINS } from './functions/index.ts';
 import { parseExpression, parseOldRecord, parseRecord, parseRecords } from './parser.ts';
-import type { Value } from './value.ts';
+import { UNDEFINED, type Value } from './value.ts';
 import { HtcError } from '../errors.ts';
 import { parseJsonClassAds } from './json.ts';
 
@@ -70,9 +70,14 @@ export function parseOneClassAd(text: string, options: { syntax?: AdSyntax; file
   throw new HtcError('CLASSAD_INVALID', `${where}expected one ClassAd, found ${ads.length}`);
 }
 
-/** Compiles a tree with the built-in functions. */
+/**
+ * Compiles a tree with the built-in functions into a closure to call with
+ * `{ scope: MY, target: TARGET }` as often as needed. Never throws when
+ * called; a circular reference makes the result ERROR.
+ */
 export function compileExpression(node: Node, functions: FunctionTable = BUILTINS): Compiled {
-  return compile(node, functions);
+  const compiled = compile(node, functions);
+  return (env) => evaluateCompiled(compiled, env);
 }
 
 /** An ad from new-syntax text `[ a = 1; b = "x" ]`. */
@@ -97,13 +102,13 @@ export function parseOldClassAd(text: string, file?: string): ClassAd {
  */
 export function evaluate(expr: string | Node, my: ClassAd | null = null, target: ClassAd | null = null): Value {
   const node = typeof expr === 'string' ? parseExpression(expr) : expr;
-  return compile(node, BUILTINS)(my === null && target === null ? EMPTY_ENV : { scope: my, target });
+  return compileExpression(node)(my === null && target === null ? EMPTY_ENV : { scope: my, target });
 }
 
 /** The value of attribute `name` of `ad` (UNDEFINED when absent), TARGET = `target`. */
 export function evaluateAttr(ad: ClassAd, name: string, target: ClassAd | null = null): Value {
   const attr = ad.lookupKey(name.toLowerCase());
-  if (attr === undefined) return evaluate('undefined');
+  if (attr === undefined) return UNDEFINED;
   const env: Env = { scope: ad, target };
   return evaluateAttribute(attr, env, BUILTINS);
 }

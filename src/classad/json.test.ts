@@ -22,8 +22,8 @@ describe('JSON form of ads', () => {
     const again = parseJsonClassAds(printJsonClassAds([ad]));
     assert.equal(again.length, 1);
     assert.equal(printClassAd(again[0]!), printClassAd(ad));
-    assert.ok(evaluate('r', again[0]!) instanceof Real);
-    assert.equal(evaluate('big', again[0]!), 9223372036854775807n);
+    assert.ok(evaluate('r', again[0]) instanceof Real);
+    assert.equal(evaluate('big', again[0]), 9223372036854775807n);
   });
 
   it('accepts one object or an array of objects, and HTCondor\'s stray commas', () => {

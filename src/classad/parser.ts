@@ -17,6 +17,7 @@
  */
 import type { BinaryOp, Node } from './ast.ts';
 import { ClassAdSyntaxError, Lexer, type Token } from './lexer.ts';
+import { parseAbsTime, parseRelTime } from './time.ts';
 import { ERROR, Real, UNDEFINED, intFromBigInt } from './value.ts';
 
 const BINARY_LEVELS: readonly (readonly BinaryOp[])[] = [
@@ -36,6 +37,62 @@ const PRECEDENCE = new Map<string, number>(BINARY_LEVELS.flatMap((ops, level) =>
 
 /** How deep expressions may nest before the parser refuses (guards the JS stack). */
 const MAX_DEPTH = 400;
+/** How tall a parsed tree may be, nesting and operator chains together. */
+export const MAX_HEIGHT = 3000;
+
+/** Height of a tree, counted without recursion; stops counting past `limit`. */
+export function treeHeight(root: Node, limit = Infinity): number {
+  let max = 0;
+  const stack: [Node, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [node, h] = stack.pop()!;
+    if (h > max) max = h;
+    if (max > limit) return max;
+    for (const child of childrenOf(node)) stack.push([child, h + 1]);
+  }
+  return max;
+}
+
+function childrenOf(node: Node): readonly Node[] {
+  switch (node.kind) {
+    case 'literal':
+    case 'attr':
+      return [];
+    case 'select':
+      return [node.base];
+    case 'subscript':
+      return [node.base, node.index];
+    case 'unary':
+      return [node.operand];
+    case 'binary':
+    case 'elvis':
+      return [node.left, node.right];
+    case 'ternary':
+      return [node.cond, node.then, node.otherwise];
+    case 'call':
+      return node.args;
+    case 'list':
+      return node.items;
+    case 'record':
+      return node.attrs.map(([, n]) => n);
+    case 'paren':
+      return [node.inner];
+  }
+}
+
+/**
+ * `absTime("...")` and `relTime("...")` with one string literal are time
+ * literals, made at parse time as HTCondor does (so they print normalized).
+ * Text that is not a time stays a call, which evaluates as the function does.
+ */
+function foldTimeLiteral(call: Node & { kind: 'call' }): Node | undefined {
+  const name = call.name.toLowerCase();
+  if ((name !== 'abstime' && name !== 'reltime') || call.args.length !== 1) return undefined;
+  const arg = call.args[0]!;
+  if (arg.kind !== 'literal' || typeof arg.value !== 'string') return undefined;
+  const value = name === 'abstime' ? parseAbsTime(arg.value) : parseRelTime(arg.value);
+  return value === undefined ? undefined : { kind: 'literal', value };
+}
 
 export class Parser {
   readonly lexer: Lexer;
@@ -80,6 +137,19 @@ export class Parser {
     return t;
   }
 
+  /**
+   * Refuses trees taller than MAX_HEIGHT: the compiler, evaluator and printer
+   * recurse over the tree, so a tree the parser accepts must be one they can
+   * walk within the JS stack (a flat chain `1 + 1 + ...` grows in height
+   * without nesting, so the nesting limit alone does not bound it).
+   */
+  checkedHeight(node: Node): Node {
+    if (treeHeight(node, MAX_HEIGHT) > MAX_HEIGHT) {
+      throw this.lexer.error(`expression is more than ${MAX_HEIGHT} operators deep; split it into attributes`, this.lexer.peek());
+    }
+    return node;
+  }
+
   expectEnd(): void {
     const t = this.lexer.peek();
     if (t.type !== 'eof') this.fail(t, 'an operator or end of input');
@@ -101,7 +171,7 @@ export class Parser {
     this.lexer.next();
     if (this.isOp(this.lexer.peek(), ':')) {
       this.lexer.next();
-      return { kind: 'elvis', left: cond, right: this.expression() };
+      return { kind: 'elvis', left: cond, right: this.expression(), tight: false };
     }
     const then = this.expression();
     this.expectOp(':', '":" of a ?: expression');
@@ -153,7 +223,7 @@ export class Parser {
         // side is a primary with its own postfixes, as in HTCondor's grammar.
         this.lexer.next();
         const right = this.negativeLiteral(this.lexer.peek()) ?? this.postfixNoElvis(this.primary());
-        node = { kind: 'elvis', left: node, right };
+        node = { kind: 'elvis', left: node, right, tight: true };
       } else {
         return node;
       }
@@ -181,7 +251,11 @@ export class Parser {
   attributeName(expected: string): string {
     const t = this.lexer.next();
     if (t.type === 'name') return t.text;
-    if (t.type === 'quotedName') return t.value as string;
+    if (t.type === 'quotedName') {
+      let name = t.value as string;
+      while (this.lexer.peek().type === 'quotedName') name += this.lexer.next().value as string;
+      return name;
+    }
     this.fail(t, expected);
   }
 
@@ -206,12 +280,16 @@ export class Parser {
         return { kind: 'literal', value: UNDEFINED };
       case 'error':
         return { kind: 'literal', value: ERROR };
-      case 'quotedName':
-        return { kind: 'attr', name: t.value as string, absolute: false };
+      case 'quotedName': {
+        let name = t.value as string;
+        while (this.lexer.peek().type === 'quotedName') name += this.lexer.next().value as string;
+        return { kind: 'attr', name, absolute: false };
+      }
       case 'name': {
         if (this.isOp(this.lexer.peek(), '(')) {
           this.lexer.next();
-          return { kind: 'call', name: t.text, args: this.sequence(')', 'a function argument') };
+          const call: Node = { kind: 'call', name: t.text, args: this.sequence(')', 'a function argument') };
+          return foldTimeLiteral(call) ?? call;
         }
         return { kind: 'attr', name: t.text, absolute: false };
       }
@@ -252,13 +330,14 @@ export class Parser {
   recordBody(): (readonly [string, Node])[] {
     const attrs: (readonly [string, Node])[] = [];
     for (;;) {
+      while (this.isOp(this.lexer.peek(), ';')) this.lexer.next(); // stray semicolons are allowed
       if (this.isOp(this.lexer.peek(), ']')) {
         this.lexer.next();
         return attrs;
       }
       const name = this.attributeName('an attribute name or "]"');
       this.expectOp('=', `"=" after attribute name ${name}`);
-      attrs.push([name, this.expression()]);
+      attrs.push([name, this.checkedHeight(this.expression())]);
       const t = this.lexer.next();
       if (this.isOp(t, ']')) return attrs;
       if (!this.isOp(t, ';')) this.fail(t, '";" or "]" after an attribute');
@@ -269,7 +348,7 @@ export class Parser {
 /** Parses one whole expression. */
 export function parseExpression(text: string, file?: string): Node {
   const p = new Parser(text, file);
-  const node = p.expression();
+  const node = p.checkedHeight(p.expression());
   p.expectEnd();
   return node;
 }
@@ -310,21 +389,22 @@ export function parseOldRecord(text: string, file?: string): (readonly [string, 
     const trimmed = raw.trim();
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     const lineNo = i + 1;
-    const m = /^(\s*)([A-Za-z_][A-Za-z0-9_.]*)\s*=(?!=)/.exec(raw);
+    const m = /^(\s*)([A-Za-z_][A-Za-z0-9_.]*|'(?:[^'\\]|\\.)+')\s*=(?!=)/.exec(raw);
     if (m === null) {
       const col = raw.length - raw.trimStart().length + 1;
       throw new ClassAdSyntaxError('expected "Name = expression" (old ClassAd syntax)', lineNo, col, file);
     }
     const exprText = raw.slice(m[0].length);
+    const name = m[2]!.startsWith("'") ? m[2]!.slice(1, -1).replace(/\\(.)/g, '$1') : m[2]!;
     try {
       const p = new Parser(exprText, undefined, true);
-      const node = p.expression();
+      const node = p.checkedHeight(p.expression());
       p.expectEnd();
-      attrs.push([m[2]!, node]);
+      attrs.push([name, node]);
     } catch (e) {
       if (e instanceof ClassAdSyntaxError && e.position !== undefined) {
         const column = m[0].length + e.position.column;
-        throw new ClassAdSyntaxError(`${e.message} (in the value of ${m[2]!})`, lineNo, column, file);
+        throw new ClassAdSyntaxError(`${e.message} (in the value of ${name})`, lineNo, column, file);
       }
       throw e;
     }

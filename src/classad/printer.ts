@@ -19,13 +19,14 @@ import { AbsTime, ERROR, ListValue, Real, RelTime, UNDEFINED, type Value } from 
 
 export type Syntax = 'new' | 'old';
 
-const RESERVED_NAMES = new Set(['error', 'false', 'is', 'isnt', 'parent', 'true', 'undefined']);
+/** Keywords (case-insensitive here) and `parent`, which HTCondor also quotes. */
+const KEYWORDS = new Set(['error', 'false', 'is', 'isnt', 'true', 'undefined']);
 const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** An attribute name as it must be written: quoted when it is not a plain identifier. */
 export function printName(name: string): string {
-  if (PLAIN_NAME.test(name) && !RESERVED_NAMES.has(name)) return name;
-  return `'${name.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  if (PLAIN_NAME.test(name) && !KEYWORDS.has(name.toLowerCase()) && name !== 'parent') return name;
+  return `'${escapeText(name, "'")}'`;
 }
 
 /** C's `%.{p}E` / `%.{p}G` exponent: sign and at least two digits. */
@@ -71,11 +72,18 @@ const NEW_ESCAPES: Record<string, string> = {
   '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\v': '\\v',
 };
 
+/** Backslash escapes for a quoted string or name: the quote, `\\`, and control characters. */
+function escapeText(s: string, quote: '"' | "'"): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/["'\\\x00-\x1f\x7f]/g, (c) => {
+    if (c === '"' || c === "'") return c === quote ? `\\${c}` : c;
+    return NEW_ESCAPES[c] ?? `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`;
+  });
+}
+
 export function printString(s: string, syntax: Syntax = 'new'): string {
   if (syntax === 'old') return `"${s.replace(/"/g, '\\"')}"`;
-  // eslint-disable-next-line no-control-regex
-  const body = s.replace(/["\\\x00-\x1f\x7f]/g, (c) => NEW_ESCAPES[c] ?? `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
-  return `"${body}"`;
+  return `"${escapeText(s, '"')}"`;
 }
 
 export function printValue(v: Value, syntax: Syntax = 'new'): string {
@@ -131,7 +139,7 @@ export function unparse(node: Node, syntax: Syntax = 'new'): string {
     case 'ternary':
       return `${unparse(node.cond, syntax)} ? ${unparse(node.then, syntax)} : ${unparse(node.otherwise, syntax)}`;
     case 'elvis':
-      return `${unparse(node.left, syntax)} ?: ${unparse(node.right, syntax)}`;
+      return `${unparse(node.left, syntax)} ${node.tight ? '?:' : '? :'} ${unparse(node.right, syntax)}`;
     case 'call':
       return `${node.name}(${node.args.map((a) => unparse(a, syntax)).join(',')})`;
     case 'list':
@@ -150,5 +158,5 @@ export function printClassAd(ad: ClassAd): string {
 
 /** A whole ad in old syntax: one `Name = expr` line each, newline-terminated. */
 export function printOldClassAd(ad: ClassAd): string {
-  return ad.entries().map(([name, node]) => `${name} = ${unparse(node, 'old')}\n`).join('');
+  return ad.entries().map(([name, node]) => `${printName(name)} = ${unparse(node, 'old')}\n`).join('');
 }

@@ -33,7 +33,8 @@ export function formatRelTime(t: RelTime): string {
   const hours = Math.floor((whole % 86400) / 3600);
   const minutes = Math.floor((whole % 3600) / 60);
   const seconds = (whole % 60) + frac;
-  const secText = frac === 0 ? pad2(seconds) : (seconds < 10 ? '0' : '') + String(Number(seconds.toPrecision(6)));
+  // C's %02g: at least two characters, so "05" but "1.5".
+  const secText = frac === 0 ? pad2(seconds) : String(Number(seconds.toPrecision(6))).padStart(2, '0');
   let out = negative ? '-' : '';
   if (days > 0) out += `${days}+${pad2(hours)}:${pad2(minutes)}:${secText}`;
   else if (hours > 0) out += `${pad2(hours)}:${pad2(minutes)}:${secText}`;

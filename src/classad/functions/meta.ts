@@ -16,6 +16,7 @@ import { booleanEquivalent } from '../operators.ts';
 import { parseExpression } from '../parser.ts';
 import { unparse as unparseNode } from '../printer.ts';
 import { ERROR, ListValue, Real, UNDEFINED, type Value } from '../value.ts';
+import { compilePattern } from './regex.ts';
 import { compiledOf, SmallCache, toStringValue, type Entry } from './support.ts';
 
 const ifThenElse: Builtin = (args, env) => {
@@ -162,8 +163,6 @@ const byNameIgnoringCase = (a: string, b: string): number => {
   return x < y ? -1 : x > y ? 1 : 0;
 };
 
-const patternCache = new SmallCache<RegExp | null>(64);
-
 /**
  * unresolved(attr [, pattern]): the attribute's external references as a
  * sorted comma-separated string, or (with a pattern, matched caselessly)
@@ -193,19 +192,11 @@ const unresolved: Builtin = (args, env, site) => {
   if (args.length === 1) return names.join(',');
   const pattern = args[1]!(env);
   if (typeof pattern !== 'string') return ERROR;
-  let re = patternCache.get(pattern);
-  if (re === undefined) {
-    try {
-      re = new RegExp(pattern, 'i');
-    } catch {
-      re = null;
-    }
-    patternCache.set(pattern, re);
-  }
-  if (re === null) return ERROR;
-  const compiled = re;
+  const re = compilePattern(pattern, { caseless: true, multiline: false, dotall: false, extended: false });
+  if (re === undefined) return ERROR;
   return names.some((n) => {
-    const m = compiled.exec(n);
+    re.lastIndex = 0;
+    const m = re.exec(n);
     return m !== null && m[0] !== '';
   });
 };

@@ -76,7 +76,8 @@ export function evaluateRequest(line: string): string {
   const r = request as Record<string, unknown>;
   if (typeof r.expr !== 'string') return parseError('"expr" must be a string');
   try {
-    const syntax = r.syntax === undefined ? undefined : parseSyntaxOption(String(r.syntax), '"syntax"');
+    if (r.syntax !== undefined && typeof r.syntax !== 'string') return parseError('"syntax" must be "new", "old" or "json"');
+    const syntax = parseSyntaxOption(r.syntax, '"syntax"');
     const my: Ad = r.ad === undefined ? new ClassAd() : adFromField(r.ad, 'ad', syntax);
     const target = r.target === undefined ? null : adFromField(r.target, 'target', syntax);
     const value = compileExpression(parseExpression(r.expr, 'expr'))({ scope: my, target });
