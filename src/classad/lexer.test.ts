@@ -23,7 +23,7 @@ function tokens(text: string): Token[] {
 function literal(text: string): Value {
   const node: Node = parseExpression(text);
   assert.equal(node.kind, 'literal', `${text} should parse to a literal, got ${node.kind}`);
-  return (node as Extract<Node, { kind: 'literal' }>).value;
+  return node.value;
 }
 
 function lit(text: string, expected: Value): void {
@@ -160,7 +160,7 @@ describe('lexer: keywords (§3.1; case-insensitive by design)', () => {
     for (const text of ['a is b', 'a IS b', 'a Is b', 'a iS b']) {
       const n = parseExpression(text);
       assert.equal(n.kind, 'binary', text);
-      assert.equal((n as Extract<Node, { kind: 'binary' }>).op, 'is', text);
+      assert.equal(n.op, 'is', text);
     }
     const n = parseExpression('a ISNT b');
     assert.equal((n as Extract<Node, { kind: 'binary' }>).op, 'isnt');

@@ -88,7 +88,8 @@ export class Lexer {
 
   /**
    * @param oldStrings read strings as old ClassAd syntax does: a backslash
-   *   is literal, except that `\"` is a quote character unless it ends the line.
+   *   is literal, except that `\"` is a quote character unless it ends the
+   *   line. Quoted names keep their escapes (the printer escapes them).
    */
   constructor(
     private readonly text: string,
@@ -254,7 +255,7 @@ export class Lexer {
         break;
       }
       if (c === 10) throw this.error(`newline in ${quote === 34 ? 'string' : 'quoted name'}: expected closing ${String.fromCharCode(quote)}`, { line, column });
-      if (c === 92 && this.oldStrings) {
+      if (c === 92 && this.oldStrings && quote === 34) {
         if (s.charCodeAt(i + 1) === quote && !/^[ \t\r]*(\n|$)/.test(s.slice(i + 2, i + 200))) {
           out += String.fromCharCode(quote);
           i += 2;

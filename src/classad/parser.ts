@@ -207,7 +207,8 @@ export class Parser {
     return this.postfix(this.primary());
   }
 
-  private postfix(node: Node): Node {
+  /** Selects, subscripts and (unless `elvis` is false) the tight `?:` after a primary. */
+  private postfix(node: Node, elvis = true): Node {
     for (;;) {
       const t = this.lexer.peek();
       if (this.isOp(t, '.')) {
@@ -218,29 +219,12 @@ export class Parser {
         const index = this.expression();
         this.expectOp(']', '"]" closing the subscript');
         node = { kind: 'subscript', base: node, index };
-      } else if (this.isOp(t, '?:')) {
+      } else if (elvis && this.isOp(t, '?:')) {
         // The unspaced Elvis token binds like a postfix operator: its right
         // side is a primary with its own postfixes, as in HTCondor's grammar.
         this.lexer.next();
-        const right = this.negativeLiteral(this.lexer.peek()) ?? this.postfixNoElvis(this.primary());
+        const right = this.negativeLiteral(this.lexer.peek()) ?? this.postfix(this.primary(), false);
         node = { kind: 'elvis', left: node, right, tight: true };
-      } else {
-        return node;
-      }
-    }
-  }
-
-  private postfixNoElvis(node: Node): Node {
-    for (;;) {
-      const t = this.lexer.peek();
-      if (this.isOp(t, '.')) {
-        this.lexer.next();
-        node = { kind: 'select', base: node, name: this.attributeName('an attribute name after "."') };
-      } else if (this.isOp(t, '[')) {
-        this.lexer.next();
-        const index = this.expression();
-        this.expectOp(']', '"]" closing the subscript');
-        node = { kind: 'subscript', base: node, index };
       } else {
         return node;
       }
@@ -395,7 +379,7 @@ export function parseOldRecord(text: string, file?: string): (readonly [string, 
       throw new ClassAdSyntaxError('expected "Name = expression" (old ClassAd syntax)', lineNo, col, file);
     }
     const exprText = raw.slice(m[0].length);
-    const name = m[2]!.startsWith("'") ? m[2]!.slice(1, -1).replace(/\\(.)/g, '$1') : m[2]!;
+    const name = m[2]!.startsWith("'") ? (new Lexer(m[2]!).next().value as string) : m[2]!;
     try {
       const p = new Parser(exprText, undefined, true);
       const node = p.checkedHeight(p.expression());
