@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   USAGE: { category: 'input', http: 400 },
   CLASSAD_PARSE: { category: 'input', http: 400 },
   CLASSAD_INVALID: { category: 'input', http: 400 },
+  SUBMIT_INVALID: { category: 'input', http: 400 },
   FILE_NOT_FOUND: { category: 'input', http: 404 },
   FILE_UNREADABLE: { category: 'failure', http: 500 },
   INTERNAL: { category: 'failure', http: 500 },

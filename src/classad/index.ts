@@ -22,6 +22,7 @@ export { parseExpression } from './parser.ts';
 export { printValue, printClassAd, printOldClassAd, unparse, printReal, printString, printName, type Syntax } from './printer.ts';
 export * from './value.ts';
 export { BUILTINS };
+export { booleanEquivalent } from './operators.ts';
 export type { FunctionTable, Builtin, CallSite } from './evaluate.ts';
 export { symmetricMatch, requirementsHold, rank, type MatchResult } from './match.ts';
 export { parseJsonClassAd, parseJsonClassAds, printJsonClassAds, classAdToJson, encodeTypedValue, encodeValue, encodedType, writeJson, JsonRaw, type JsonOut } from './json.ts';

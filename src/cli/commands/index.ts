@@ -7,6 +7,8 @@
  */
 import type { Register } from '../command.ts';
 import { registerClassad } from './classad/index.ts';
+import { registerJob } from './job/index.ts';
+import { registerJobset } from './jobset/index.ts';
 import { registerVersion } from './version.ts';
 
-export const commands: readonly Register[] = [registerClassad, registerVersion];
+export const commands: readonly Register[] = [registerJob, registerJobset, registerClassad, registerVersion];
