@@ -32,8 +32,13 @@ interface JobBlock {
   readonly line: number;
 }
 
-/** Reads a braced block starting on line `start` (the line holding "{"); returns its lines and the index of "}". */
-function bracedBlock(lines: readonly string[], start: number, file: string): { body: { text: string; line: number }[]; end: number } {
+/**
+ * Reads a braced block starting on line `start` (the line holding "{");
+ * returns its lines and the index of the line with "}". In an iterator a
+ * row may end with "}"; in a job block (submit text, where `{ }` can be a
+ * ClassAd list) only a line holding nothing but "}" closes it.
+ */
+function bracedBlock(lines: readonly string[], start: number, file: string, closeAfterContent: boolean): { body: { text: string; line: number }[]; end: number } {
   const open = lines[start]!;
   const after = open.slice(open.indexOf('{') + 1);
   const body: { text: string; line: number }[] = [];
@@ -41,8 +46,12 @@ function bracedBlock(lines: readonly string[], start: number, file: string): { b
   if (after.trim() !== '') body.push({ text: after, line: start + 1 });
   for (let i = start + 1; i < lines.length; i++) {
     const t = lines[i]!;
-    const close = t.indexOf('}');
-    if (close >= 0 && t.slice(0, close).trim() === '') return { body, end: i };
+    if (t.trim() === '}') return { body, end: i };
+    const close = t.lastIndexOf('}');
+    if (closeAfterContent && close >= 0 && t.slice(close + 1).trim() === '') {
+      body.push({ text: t.slice(0, close), line: i + 1 });
+      return { body, end: i };
+    }
     body.push({ text: t, line: i + 1 });
   }
   throw new SubmitError(`unclosed "{" (no "}" before the end of the file)`, { file, line: start + 1, column: open.indexOf('{') + 1 });
@@ -88,7 +97,7 @@ export function compileJobset(text: string, file: string, options: SubmitOptions
       }
       let rowLines: { text: string; line: number }[];
       if (m[3]!.startsWith('{')) {
-        const block = bracedBlock(lines, i, file);
+        const block = bracedBlock(lines, i, file, true);
         rowLines = block.body;
         i = block.end;
       } else {
@@ -116,7 +125,7 @@ export function compileJobset(text: string, file: string, options: SubmitOptions
         maps.set(mm[1]!, mm[2]!);
       }
       if (brace >= 0) {
-        const block = bracedBlock(lines, i, file);
+        const block = bracedBlock(lines, i, file, false);
         const body = block.body;
         const padded = body.length === 0 ? '' : '\n'.repeat(body[0]!.line - 1) + body.map((b) => b.text).join('\n');
         jobs.push({ maps, text: padded, file, line: i + 1 });
