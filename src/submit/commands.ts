@@ -2,10 +2,12 @@
  * The submit commands: each handler reads some commands and writes job ad
  * attributes with HTCondor's names, types and defaults.
  *
- * Every handler declares the commands it reads. That declaration is what
- * late materialization relies on: a handler whose commands do not depend on
- * per-proc macros ($(Process), $(Item), ...) runs once for the cluster ad; the
- * others run again for each proc, writing only that proc's differences.
+ * Every handler declares the commands it reads (the planner also records the
+ * commands and attributes it touches while building the first proc). That
+ * is what late materialization relies on: a handler whose commands do not
+ * depend on per-proc macros ($(Process), $(Item), ...) runs once for the
+ * cluster; the others run again for each proc, writing only that proc's
+ * differences. Small handlers keep per-proc work small.
  * Handlers run in table order; Requirements comes after the resource
  * requests it refers to, and `+Attr` / `MY.Attr` come last so they override.
  *
@@ -39,7 +41,6 @@ export const TARGET_OPSYS = 'LINUX';
 
 const IWD = ['initialdir', 'initial_dir', 'iwd', 'job_iwd'];
 const REQUESTS = ['request_cpus', 'request_memory', 'request_disk', 'request_gpus'];
-const TRANSFER = ['should_transfer_files', 'when_to_transfer_output', 'transfer_input_files', 'transfer_output_files', 'transfer_output_remaps'];
 
 function universeName(job: JobBuilder): 'vanilla' | 'container' | 'local' {
   const v = job.value('universe');
@@ -167,25 +168,24 @@ export const HANDLERS: readonly Handler[] = [
       job.set('Environment', env === undefined ? '' : formatEnvironmentV2(env.vars));
     },
   },
-  {
-    commands: ['input', 'stdin', 'output', 'stdout', 'error', 'stderr', 'transfer_input', 'transfer_output', 'transfer_error'],
+  ...([
+    ['In', 'input', 'stdin', 'TransferIn', 'transfer_input'],
+    ['Out', 'output', 'stdout', 'TransferOut', 'transfer_output'],
+    ['Err', 'error', 'stderr', 'TransferErr', 'transfer_error'],
+  ] as const).map(([attribute, command, alias, transferAttribute, transferCommand]): Handler => ({
+    commands: [command, alias, transferCommand],
     apply(job) {
-      const streams: [string, string, string, string][] = [
-        ['In', 'input', 'stdin', 'TransferIn'],
-        ['Out', 'output', 'stdout', 'TransferOut'],
-        ['Err', 'error', 'stderr', 'TransferErr'],
-      ];
-      for (const [attribute, command, alias, transferAttribute] of streams) {
-        const given = job.first(command, alias);
-        if (given === undefined || given[1] === '/dev/null') {
-          job.set(attribute, '/dev/null');
-          job.set(transferAttribute, false);
-        } else {
-          job.set(attribute, given[1]);
-        }
+      const given = job.first(command, alias);
+      if (given === undefined || given[1] === '/dev/null') {
+        job.set(attribute, '/dev/null');
+        job.set(transferAttribute, false);
+        return;
       }
+      job.set(attribute, given[1]);
+      const transfer = job.boolean(transferCommand);
+      if (transfer !== undefined) job.set(transferAttribute, transfer);
     },
-  },
+  })),
   {
     commands: ['log', ...IWD],
     apply(job) {
@@ -194,7 +194,7 @@ export const HANDLERS: readonly Handler[] = [
     },
   },
   {
-    commands: TRANSFER,
+    commands: ['should_transfer_files', 'when_to_transfer_output'],
     apply(job) {
       const should = (job.value('should_transfer_files') ?? 'YES').toUpperCase();
       const shouldValue = should === 'TRUE' || should === 'ALWAYS' ? 'YES' : should === 'FALSE' || should === 'NEVER' ? 'NO' : should;
@@ -202,32 +202,43 @@ export const HANDLERS: readonly Handler[] = [
         job.fail('should_transfer_files', `invalid value ${JSON.stringify(job.value('should_transfer_files'))}: expected YES, NO or IF_NEEDED`);
       }
       job.set('ShouldTransferFiles', shouldValue);
-      const input = job.value('transfer_input_files');
-      const output = job.value('transfer_output_files');
+      if (shouldValue !== 'YES' && job.options.fileSystemDomain !== undefined) job.set('FileSystemDomain', job.options.fileSystemDomain);
       if (shouldValue === 'NO') {
-        if (input !== undefined) job.fail('transfer_input_files', 'files to transfer are listed, but should_transfer_files = NO');
-        if (output !== undefined) job.fail('transfer_output_files', 'files to transfer are listed, but should_transfer_files = NO');
         if (job.value('when_to_transfer_output') !== undefined) job.fail('when_to_transfer_output', 'when_to_transfer_output is set, but should_transfer_files = NO');
-      } else {
-        const when = (job.value('when_to_transfer_output') ?? 'ON_EXIT').toUpperCase();
-        if (!['ON_EXIT', 'ON_EXIT_OR_EVICT', 'ON_SUCCESS'].includes(when)) {
-          job.fail('when_to_transfer_output', `invalid value ${JSON.stringify(job.value('when_to_transfer_output'))}: expected ON_EXIT, ON_EXIT_OR_EVICT or ON_SUCCESS`);
-        }
-        job.set('WhenToTransferOutput', when);
+        return;
       }
-      if (input !== undefined) job.set('TransferInput', fileList(input));
-      if (output !== undefined) job.set('TransferOutput', fileList(output));
+      const when = (job.value('when_to_transfer_output') ?? 'ON_EXIT').toUpperCase();
+      if (!['ON_EXIT', 'ON_EXIT_OR_EVICT', 'ON_SUCCESS'].includes(when)) {
+        job.fail('when_to_transfer_output', `invalid value ${JSON.stringify(job.value('when_to_transfer_output'))}: expected ON_EXIT, ON_EXIT_OR_EVICT or ON_SUCCESS`);
+      }
+      job.set('WhenToTransferOutput', when);
+    },
+  },
+  ...([
+    ['transfer_input_files', 'TransferInput'],
+    ['transfer_output_files', 'TransferOutput'],
+  ] as const).map(([command, attribute]): Handler => ({
+    commands: [command],
+    apply(job) {
+      const files = job.value(command);
+      if (files === undefined) return;
+      if (job.literal('ShouldTransferFiles') === 'NO') job.fail(command, 'files to transfer are listed, but should_transfer_files = NO');
+      job.set(attribute, fileList(files));
+    },
+  })),
+  {
+    commands: ['transfer_output_remaps'],
+    apply(job) {
       const remaps = job.value('transfer_output_remaps');
-      if (remaps !== undefined) {
-        if (!(remaps.length >= 2 && remaps.startsWith('"') && remaps.endsWith('"'))) {
-          job.fail('transfer_output_remaps', 'transfer_output_remaps must be a quoted string: "name = newname; ..."');
-        }
-        const body = remaps.slice(1, -1);
-        for (const [i, pair] of body.split(';').entries()) {
-          if (pair.trim() !== '' && !pair.includes('=')) job.fail('transfer_output_remaps', `remap ${i + 1} (${pair.trim()}) is not "name = newname"`, 1 + body.indexOf(pair));
-        }
-        job.set('TransferOutputRemaps', body);
+      if (remaps === undefined) return;
+      if (!(remaps.length >= 2 && remaps.startsWith('"') && remaps.endsWith('"'))) {
+        job.fail('transfer_output_remaps', 'transfer_output_remaps must be a quoted string: "name = newname; ..."');
       }
+      const body = remaps.slice(1, -1);
+      for (const [i, pair] of body.split(';').entries()) {
+        if (pair.trim() !== '' && !pair.includes('=')) job.fail('transfer_output_remaps', `remap ${i + 1} (${pair.trim()}) is not "name = newname"`, 1 + body.indexOf(pair));
+      }
+      job.set('TransferOutputRemaps', body);
     },
   },
   {
@@ -341,7 +352,9 @@ export const HANDLERS: readonly Handler[] = [
     },
   },
   {
-    commands: ['requirements', 'universe', 'container_image', 'my.requirements', ...REQUESTS, ...TRANSFER],
+    // The resource requests and ShouldTransferFiles it reads are attributes:
+    // the planner sees those reads, so they need not be listed here.
+    commands: ['requirements', 'universe', 'container_image', 'my.requirements'],
     apply(job) {
       if (job.value('my.requirements') !== undefined) {
         if (job.value('requirements') !== undefined) job.warn('requirements', 'MY.Requirements (or +Requirements) overrides requirements: remove one of them');

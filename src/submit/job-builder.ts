@@ -24,6 +24,8 @@ export interface JobOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** `--annex-name`: bind every job to this annex (TargetAnnexName). */
   readonly annexName?: string;
+  /** The submitter's file system (FileSystemDomain), for should_transfer_files = NO or IF_NEEDED. */
+  readonly fileSystemDomain?: string;
 }
 
 /** Expanded command values, as the builder sees them. */
@@ -32,6 +34,15 @@ export interface CommandValues {
   value(command: string): string | undefined;
   /** Where the command's value is written (the queue statement's place when it is not given). */
   site(command: string): ValueSite;
+  /** True when macros changed the value, so offsets into it do not match the file. */
+  expanded(command: string): boolean;
+}
+
+/** Records what handlers touch (lower-case names), for the static/dynamic split. */
+export interface AccessLog {
+  command(name: string): void;
+  read(attribute: string): void;
+  write(attribute: string): void;
 }
 
 export class JobBuilder {
@@ -41,16 +52,18 @@ export class JobBuilder {
     readonly base: ClassAd | null,
     readonly out: ClassAd,
     private readonly warnings: SubmitWarning[],
+    private readonly log?: AccessLog,
   ) {}
 
   value(command: string): string | undefined {
+    this.log?.command(command.toLowerCase());
     return this.commands.value(command);
   }
 
   /** The first of several spellings that is given (`output`, `stdout`). */
   first(...commands: string[]): [string, string] | undefined {
     for (const c of commands) {
-      const v = this.commands.value(c);
+      const v = this.value(c);
       if (v !== undefined) return [c, v];
     }
     return undefined;
@@ -58,6 +71,7 @@ export class JobBuilder {
 
   /** An attribute's expression as built so far (this proc first, then the cluster). */
   get(attribute: string): Node | undefined {
+    this.log?.read(attribute.toLowerCase());
     return this.out.get(attribute) ?? this.base?.get(attribute);
   }
 
@@ -69,16 +83,17 @@ export class JobBuilder {
   }
 
   set(attribute: string, value: Value): void {
-    this.out.setValue(attribute, value);
+    this.setNode(attribute, { kind: 'literal', value });
   }
 
   setNode(attribute: string, node: Node): void {
+    this.log?.write(attribute.toLowerCase());
     this.out.set(attribute, node);
   }
 
   /** Parses `text` (the value of `command`) as a ClassAd expression and sets it. */
   setExpression(attribute: string, text: string, command: string): void {
-    this.out.set(attribute, this.parse(text, command));
+    this.setNode(attribute, this.parse(text, command));
   }
 
   parse(text: string, command: string): Node {
@@ -86,7 +101,7 @@ export class JobBuilder {
       return parseExpression(text);
     } catch (error) {
       if (error instanceof ClassAdSyntaxError && error.position !== undefined) {
-        throw atValue(new ValueError(`${command}: not a valid ClassAd expression: ${error.message}`, error.position.column - 1), this.siteOf(command));
+        throw atValue(new ValueError(`${command}: not a valid ClassAd expression: ${error.message}`, this.offsetIn(command, error.position.column - 1)), this.siteOf(command));
       }
       throw error;
     }
@@ -125,14 +140,19 @@ export class JobBuilder {
     return this.commands.site(command);
   }
 
+  /** An offset into the expanded value, as a column offset in the file (0 when macros moved things). */
+  private offsetIn(command: string, offset: number): number {
+    return this.commands.expanded(command) ? 0 : offset;
+  }
+
   /** Throws a SubmitError at the value of `command` (plus `offset` characters into it). */
   fail(command: string, message: string, offset = 0): never {
-    throw atValue(new ValueError(message, offset), this.siteOf(command));
+    throw atValue(new ValueError(message, this.offsetIn(command, offset)), this.siteOf(command));
   }
 
   /** Re-places a ValueError from a leaf parser at `command`'s value. */
   rethrow(error: unknown, command: string): never {
-    if (error instanceof ValueError) throw atValue(error, this.siteOf(command), command);
+    if (error instanceof ValueError) throw atValue(new ValueError(error.message, this.offsetIn(command, error.offset)), this.siteOf(command), command);
     throw error;
   }
 

@@ -76,3 +76,14 @@ describe('jobsets', () => {
     throwsAt('name = x\niterator = table a { 1 }\njob {\nuniverse = nope\nexecutable = /bin/true\n}\n', 4, /unknown universe "nope"/);
   });
 });
+
+describe('jobset details', () => {
+  it('a multi-line queue statement in a job block is not used', () => {
+    const set = jobset('name = m\niterator = table v { 1\n2 }\njob {\nexecutable = /bin/echo\narguments = $(v)\nqueue x in (\n  a\n  b\n)\n}\n');
+    assert.equal(set.clusters[0]!.procCount, 2);
+  });
+  it('a bad row in an iterator file names that file', () => {
+    dir.write('bad-rows.csv', 'a, 1\nb\n');
+    assert.throws(() => jobset('name = f\niterator = table n, v bad-rows.csv\njob {\nexecutable = /bin/true\n}\n'), (e: unknown) => e instanceof SubmitError && /bad-rows\.csv$/.test(e.position?.file ?? '') && e.position?.line === 2);
+  });
+});

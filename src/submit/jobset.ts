@@ -66,6 +66,21 @@ function readFile(path: string, options: SubmitOptions, at: { file: string; line
   }
 }
 
+/** The iterator is the queue: queue statements in a job block (one line, or a multi-line item list) are not used. */
+function withoutQueueStatements(text: string): string {
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    if (!/^\s*queue\b/i.test(lines[i]!)) continue;
+    const open = lines[i]!.includes('(') && !lines[i]!.includes(')');
+    lines[i] = '';
+    if (open) {
+      while (i + 1 < lines.length && !lines[i + 1]!.trim().startsWith(')')) lines[++i] = '';
+      if (i + 1 < lines.length) lines[++i] = '';
+    }
+  }
+  return lines.join('\n');
+}
+
 export function compileJobset(text: string, file: string, options: SubmitOptions): Jobset {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   let name: string | undefined;
@@ -96,6 +111,7 @@ export function compileJobset(text: string, file: string, options: SubmitOptions
         throw new SubmitError(`expected variable names after "table", found ${JSON.stringify(m[2])}`, at(i + 1, column));
       }
       let rowLines: { text: string; line: number }[];
+      let rowFile = file;
       if (m[3]!.startsWith('{')) {
         const block = bracedBlock(lines, i, file, true);
         rowLines = block.body;
@@ -103,6 +119,7 @@ export function compileJobset(text: string, file: string, options: SubmitOptions
       } else {
         const path = resolve(dirname(file), m[3]!);
         rowLines = readFile(path, options, at(i + 1, column)).split(/\r?\n/).map((text, k) => ({ text, line: k + 1 }));
+        rowFile = path;
       }
       rows = [];
       for (const row of rowLines) {
@@ -110,7 +127,7 @@ export function compileJobset(text: string, file: string, options: SubmitOptions
         if (content === '') continue;
         const values = content.split(',').map((v) => v.trim());
         if (values.length !== vars.length) {
-          throw new SubmitError(`a row has ${values.length} value${values.length === 1 ? '' : 's'} but the iterator names ${vars.length} variable${vars.length === 1 ? '' : 's'} (${vars.join(', ')})`, at(row.line));
+          throw new SubmitError(`a row has ${values.length} value${values.length === 1 ? '' : 's'} but the iterator names ${vars.length} variable${vars.length === 1 ? '' : 's'} (${vars.join(', ')})`, { file: rowFile, line: row.line, column: 1 });
         }
         rows.push(values);
       }
@@ -150,8 +167,7 @@ export function compileJobset(text: string, file: string, options: SubmitOptions
   const clusters = jobs.map((job) => {
     let body = job.text;
     for (const [from, to] of job.maps) body = body.replace(new RegExp(`\\$\\(${from}(?=[:)])`, 'gi'), `$(${to}`);
-    // The iterator is the queue: a queue statement inside the block is not used.
-    body = body.split('\n').map((l) => (/^\s*queue\b/i.test(l) ? '' : l)).join('\n');
+    body = withoutQueueStatements(body);
     const queue = `\nqueue ${iteratorVars.join(',')} from (\n${iteratorRows.map((r) => r.join('\x1f')).join('\n')}\n)\n`;
     const predefined = new Map(options.predefined ?? []);
     predefined.set('MY.JobSetName', JSON.stringify(jobsetName));

@@ -28,8 +28,8 @@ export interface QueueSpec {
   readonly vars: readonly string[];
   /** The items, or undefined for a plain `queue N`. */
   readonly items: readonly string[] | undefined;
-  /** Index in the unsliced list of each item (for $(ItemIndex) and $(Row)). */
-  readonly itemIndex: (i: number) => number;
+  /** When a slice picked the items: each item's index in the unsliced list (for $(ItemIndex) and $(Row)). */
+  readonly indexes: readonly number[] | undefined;
   /** For `from`/`in`: split rows into vars; for `matching`: the whole name. */
   readonly splitFields: boolean;
 }
@@ -54,7 +54,7 @@ export function parseQueueStatement(text: string, site: ValueSite, ctx: QueueCon
   const { count, vars } = parseHead(head, fail);
   if (keyword === null) {
     if (vars.length > 0) fail(`expected in, from or matching after the variable names ${vars.join(', ')}`, text.indexOf(vars[0]!));
-    return { count, vars: [], items: undefined, itemIndex: (i) => i, splitFields: false };
+    return { count, vars: [], items: undefined, indexes: undefined, splitFields: false };
   }
   const kind = keyword[1]!.toLowerCase();
   let rest = text.slice(keyword.index + keyword[0].length).trim();
@@ -99,7 +99,7 @@ export function parseQueueStatement(text: string, site: ValueSite, ctx: QueueCon
     count,
     vars: vars.length > 0 ? vars : [DEFAULT_ITEM_VAR],
     items,
-    itemIndex: picked === undefined ? (i) => i : (i) => picked[i]!,
+    indexes: picked,
     splitFields: kind !== 'matching',
   };
 }

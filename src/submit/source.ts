@@ -72,6 +72,8 @@ export interface ReadOptions {
   readonly context: ExpandContext;
   /** Called at each queue statement, in order, with the table as it is then. */
   readonly onQueue: (statement: QueueStatement, table: MacroTable) => void;
+  /** Names the reader's own expansions used (queue, include, if), for the unused-line warning. */
+  readonly used: Set<string>;
 }
 
 /** The version `if version >= X` compares with: the HTCondor release whose language htc speaks. */
@@ -101,10 +103,10 @@ const QUEUE = /^queue(?=\s|$)/i;
  * `onQueue` at each queue statement. `stack` holds the files being included
  * (cycle detection).
  */
-export function readSubmitDescription(text: string, file: string, table: MacroTable, options: ReadOptions, stack: readonly string[] = []): void {
+export function readSubmitDescription(text: string, file: string, table: MacroTable, options: ReadOptions, stack: readonly string[] = [], includedAt?: ValueSite): void {
   const absolute = resolve(file);
   if (stack.includes(absolute)) {
-    throw new SubmitError(`include cycle: ${[...stack, absolute].join(' -> ')}`, undefined);
+    throw new SubmitError(`include cycle: ${[...stack, absolute].join(' -> ')}`, includedAt);
   }
   const lines = logicalLines(text);
   const conditionals: Conditional[] = [];
@@ -123,7 +125,7 @@ export function readSubmitDescription(text: string, file: string, table: MacroTa
       const restColumn = indent + 1 + body.length - body.slice(directive.length).trimStart().length;
       switch (directive) {
         case 'if': {
-          const on = active() && condition(rest, at(line, restColumn), table, options.context);
+          const on = active() && condition(rest, at(line, restColumn), table, options);
           conditionals.push({ taken: on, active: on, sawElse: false, line });
           break;
         }
@@ -131,7 +133,7 @@ export function readSubmitDescription(text: string, file: string, table: MacroTa
           const c = conditionals.at(-1);
           if (c === undefined || c.sawElse) throw new SubmitError(c === undefined ? 'elif without if' : 'elif after else', { file, line, column: indent + 1 });
           const outer = conditionals.slice(0, -1).every((x) => x.active);
-          c.active = outer && !c.taken && condition(rest, at(line, restColumn), table, options.context);
+          c.active = outer && !c.taken && condition(rest, at(line, restColumn), table, options);
           if (c.active) c.taken = true;
           break;
         }
@@ -198,7 +200,10 @@ function logicalLines(text: string): Line[] {
     const line = i + 1;
     let t = physical[i]!;
     while (/\\\s*$/.test(t) && !t.trimStart().startsWith('#') && i + 1 < physical.length) {
-      t = t.replace(/\\\s*$/, '') + physical[++i]!;
+      t = t.replace(/\\\s*$/, '');
+      // A comment line inside a continuation is skipped, as condor_submit does.
+      while (i + 1 < physical.length && physical[i + 1]!.trimStart().startsWith('#')) i++;
+      if (i + 1 < physical.length) t += physical[++i]!;
     }
     out.push({ text: t, line });
   }
@@ -212,7 +217,7 @@ function include(rest: string, site: ValueSite, file: string, table: MacroTable,
     throw new SubmitError('expected "include : FILE"', site);
   }
   const nameSite = { ...site, column: site.column + m[0].length - m[2]!.length };
-  const named = expandAt(m[2]!, nameSite, table, options.context).trim();
+  const named = expandAt(m[2]!, nameSite, table, options).trim();
   if (named === '') throw new SubmitError('include : needs a file name', site);
   site = nameSite;
   const path = resolve(dirname(file), named);
@@ -226,12 +231,14 @@ function include(rest: string, site: ValueSite, file: string, table: MacroTable,
     }
     throw error;
   }
-  readSubmitDescription(text, path, table, options, stack);
+  readSubmitDescription(text, path, table, options, stack, site);
 }
 
-function expandAt(text: string, site: ValueSite, table: MacroTable, context: ExpandContext): string {
+function expandAt(text: string, site: ValueSite, table: MacroTable, options: ReadOptions): string {
   try {
-    return expand(text, table, context).text;
+    const e = expand(text, table, options.context);
+    for (const name of e.used) options.used.add(name);
+    return e.text;
   } catch (error) {
     if (error instanceof ValueError) throw atValue(error, site);
     throw error;
@@ -243,12 +250,13 @@ function expandAt(text: string, site: ValueSite, table: MacroTable, context: Exp
  * `version OP X.Y.Z`, a boolean word or number, or a ClassAd expression,
  * each after macro expansion.
  */
-function condition(text: string, site: ValueSite, table: MacroTable, context: ExpandContext): boolean {
+function condition(text: string, site: ValueSite, table: MacroTable, options: ReadOptions): boolean {
   if (text === '') throw new SubmitError('if needs a condition', site);
-  const expanded = expandAt(text, site, table, context).trim();
+  const expanded = expandAt(text, site, table, options).trim();
   const defined = /^(!\s*)?defined\s+(\S*)\s*$/i.exec(expanded);
   if (defined !== null) {
     const name = defined[2]!;
+    options.used.add(name.toLowerCase());
     const isDefined = name !== '' && (table.get(name) ?? '') !== '';
     return defined[1] === undefined ? isDefined : !isDefined;
   }

@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { ClassAd, printClassAd } from '../classad/index.ts';
+import { SubmitDescription } from './submit-description.ts';
 import { SubmitError } from './submit-error.ts';
 import { TempDir, attr, compile, procAds } from './test-support.ts';
 
@@ -305,5 +307,82 @@ describe('warnings', () => {
   it('a line nothing uses is reported the way condor_submit reports it', () => {
     const d = compile(dir, 'executable = /bin/true\nrequest_memroy = 2G\nhelper = x\narguments = $(helper)\n+Custom = 1\nqueue\n');
     assert.deepEqual(d.warnings.map((w) => [w.message, w.position?.line]), [["the line 'request_memroy = 2G' was unused by htc. Is it a typo?", 2]]);
+  });
+});
+
+describe('the stored factory', () => {
+  it('gives back the same procs without reading any file again', () => {
+    dir.write('rows.txt', 'a 1\nb 2\nc 3\n');
+    const d = compile(dir, 'executable = /bin/echo\narguments = $(x) $(n) $(Process)\nrequest_memory = $(n)G\nqueue x, n from [1:] rows.txt\n');
+    const text = d.toFactory();
+    dir.write('rows.txt', 'changed\n');
+    const again = SubmitDescription.fromFactory(text);
+    assert.equal(again.procCount, 2);
+    const [f1, f2] = [d.materialize(4), again.materialize(4)];
+    for (let p = 0; p < 2; p++) assert.equal(printClassAd(f2.procAd(p)), printClassAd(f1.procAd(p)));
+    assert.equal(attr(f2.procAd(1), 'Args'), '"c 3 1"');
+    assert.throws(() => SubmitDescription.fromFactory('{"version": 9}'), /version 9/);
+  });
+});
+
+describe('late materialization gives the same ads as building every proc whole', () => {
+  const cases: Record<string, string> = {
+    'attributes of one queue statement do not leak into the next': 'executable = /bin/echo\ntransfer_input_files = x.txt\nlog = a.log\narguments = hello\nqueue\ntransfer_input_files =\nlog =\narguments =\nqueue 2\n',
+    'an attribute a per-proc command writes only sometimes': 'executable = /bin/echo\nhold = $(h)\narguments = $(b)\nqueue h, b from (\ntrue y\nfalse\n)\n',
+    'old and new argument syntax per item': 'executable = /bin/echo\narguments = $(a)\nqueue a from (\n"x y"\nplain\n)\n',
+    '+Attr still overrides a per-proc command': 'executable = /bin/echo\narguments = $(Process)\n+Args = "fixed"\npriority = $(Process)\n+JobPrio = 42\nqueue 3\n',
+    'Requirements follows a per-proc +RequestMemory': 'executable = /bin/echo\n+RequestMemory = $(Process) * 0\nqueue 2\n',
+    'per-proc requests and transfer lists': 'executable = /bin/echo\nrequest_memory = $(m)\ntransfer_input_files = $(f)\nshould_transfer_files = $(s)\nqueue m, f, s from (\n1G a YES\n1 b IF_NEEDED\n)\n',
+    'conditional commands differ per queue statement': 'executable = /bin/echo\nif defined fast\nrequest_cpus = 4\nendif\nqueue\nfast = 1\nif defined fast\nrequest_cpus = 8\nendif\noutput = o.$(Process)\nqueue 2\n',
+  };
+  for (const [name, text] of Object.entries(cases)) {
+    it(name, () => {
+      const d = compile(dir, text, { fileSystemDomain: 'submit.example' });
+      const f = d.materialize(3);
+      for (let p = 0; p < f.procCount; p++) {
+        assert.equal(printClassAd(sortedAd(f.procAd(p))), printClassAd(sortedAd(d.referenceProcAd(3, p))), `proc ${p}`);
+      }
+    });
+  }
+});
+
+function sortedAd(ad: ClassAd): ClassAd {
+  return new ClassAd(ad.entries().sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+describe('review regressions', () => {
+  it('an include cycle is placed at the include line', () => {
+    dir.write('cyc-a.sub', 'include : cyc-b.sub\n');
+    dir.write('cyc-b.sub', 'include : cyc-a.sub\n');
+    assert.throws(() => compile(dir, 'executable = /bin/true\ninclude : cyc-a.sub\nqueue\n'), (e: unknown) => e instanceof SubmitError && e.position?.line === 1 && /cyc-b\.sub$/.test(e.position.file ?? ''));
+  });
+  it('macros used only by queue, include or if are not reported unused', () => {
+    dir.write('inc2.sub', 'executable = /bin/true\n');
+    const d = compile(dir, 'N = 2\nlist = a b\nincname = inc2.sub\nflag = true\ninclude : $(incname)\nif $(flag)\narguments = $(x)\nendif\nqueue $(N) x in ($(list))\n');
+    assert.deepEqual(d.warnings, []);
+  });
+  it('an unused queue variable and a command after the last queue are reported', () => {
+    const d = compile(dir, 'executable = /bin/true\nqueue x in (a b)\narguments = late\n');
+    assert.deepEqual(d.warnings.map((w) => w.message), [
+      "the line 'arguments = late' comes after the last queue statement, so no job uses it",
+      "the Queue variable 'x' was unused by htc. Is it a typo?",
+    ]);
+  });
+  it('a comment line inside a continuation is skipped', () => {
+    assert.equal(attr(procAds(compile(dir, 'executable = /bin/echo\narguments = a \\\n# comment\n b\nqueue\n'))[0]!, 'Args'), '"a b"');
+  });
+  it('an error in a value built by macros points at the value, not past the line', () => {
+    assert.throws(() => compile(dir, 'executable = /bin/true\nm = 1000000\nrequest_memory = $(m)Q\nqueue\n'), (e: unknown) => e instanceof SubmitError && e.position?.line === 3 && e.position.column === 18);
+  });
+  it('$Ff makes a full path from the submit directory', () => {
+    assert.equal(attr(procAds(compile(dir, 'executable = /bin/echo\nf = data/x.txt\narguments = $Ff(f)\nqueue\n'))[0]!, 'Args'), JSON.stringify(`${dir.path}/data/x.txt`));
+  });
+  it('should_transfer_files = NO sets the FileSystemDomain its Requirements compares', () => {
+    const ad = procAds(compile(dir, 'executable = /bin/true\nshould_transfer_files = NO\nqueue\n', { fileSystemDomain: 'ap.example' }))[0]!;
+    assert.equal(attr(ad, 'FileSystemDomain'), '"ap.example"');
+    assert.match(attr(ad, 'Requirements'), /\(TARGET\.FileSystemDomain == MY\.FileSystemDomain\)$/);
+  });
+  it('transfer_output = false is honoured', () => {
+    assert.equal(attr(procAds(compile(dir, 'executable = /bin/true\noutput = o\ntransfer_output = false\nqueue\n'))[0]!, 'TransferOut'), 'false');
   });
 });

@@ -18,10 +18,10 @@
 import { ClassAd, Real, unparse } from '../classad/index.ts';
 import { HANDLERS, KNOWN_COMMANDS, type Handler } from './commands.ts';
 import { localFiles, type SubmitFiles } from './files.ts';
-import { JobBuilder, type CommandValues, type JobOptions } from './job-builder.ts';
+import { JobBuilder, type AccessLog, type CommandValues, type JobOptions } from './job-builder.ts';
 import { expand, type ExpandContext, type MacroLookup } from './macros.ts';
 import { parseQueueStatement, splitItem, type QueueSpec } from './queue.ts';
-import { MacroTable, readSubmitDescription, type QueueStatement } from './source.ts';
+import { MacroTable, readSubmitDescription, type Definition, type QueueStatement } from './source.ts';
 import { SubmitError, ValueError, atValue, type SubmitWarning, type ValueSite } from './submit-error.ts';
 
 export interface SubmitOptions extends JobOptions {
@@ -71,17 +71,20 @@ export class SubmitDescription {
 
   static compile(text: string, file: string, options: SubmitOptions): SubmitDescription {
     const files = options.files ?? localFiles;
-    const context: ExpandContext = { env: options.env, random: options.random ?? Math.random };
+    const context: ExpandContext = { env: options.env, random: options.random ?? Math.random, cwd: options.cwd };
     const table = new MacroTable();
     for (const [name, value] of options.predefined ?? []) table.define({ name, value, site: { file, line: 0, column: 1 }, text: `${name} = ${value}` });
     const groups: QueueGroup[] = [];
+    const used = new Set<string>();
     let nextProc = 0;
     const onQueue = (statement: QueueStatement, current: MacroTable): void => {
       if (statement.site.file !== file) throw new SubmitError('a queue statement is not allowed in an included file', statement.site);
       const snapshot = current.snapshot();
       let text: string;
       try {
-        text = expand(statement.text, snapshot, context).text;
+        const e = expand(statement.text, snapshot, context);
+        for (const name of e.used) used.add(name);
+        text = e.text;
       } catch (error) {
         if (error instanceof ValueError) throw atValue(error, statement.site, 'queue');
         throw error;
@@ -91,12 +94,11 @@ export class SubmitDescription {
       groups.push({ table: snapshot, spec, site: statement.site, firstProc: nextProc, procCount });
       nextProc += procCount;
     };
-    readSubmitDescription(text, file, table, { files, context, onQueue });
+    readSubmitDescription(text, file, table, { files, context, onQueue, used });
     if (groups.length === 0) throw new SubmitError('no queue statement: nothing would be submitted (add "queue")', { file, line: text.split('\n').length, column: 1 });
     const warnings: SubmitWarning[] = [];
     const description = new SubmitDescription(file, groups, warnings, options, context);
     // Build each group's first proc now: mistakes surface before anything is queued.
-    const used = new Set<string>();
     for (const group of groups) {
       if (group.procCount > 0) description.plan(group, 1, used, warnings);
     }
@@ -104,24 +106,82 @@ export class SubmitDescription {
     return description;
   }
 
-  /** The cluster this description makes, as cluster `clusterId`. */
+  /**
+   * The description as text the queue can keep and `fromFactory` can turn
+   * back into the same description later (after a restart), without reading
+   * any file again: definitions, items and the submit's options. The
+   * submitter's environment is kept only when a definition reads it
+   * ($ENV or getenv).
+   */
+  toFactory(): string {
+    const o = this.options;
+    const groups = this.groups.map((g) => ({
+      table: [...g.table.entries()].map(([, d]) => d),
+      spec: { count: g.spec.count, vars: g.spec.vars, items: g.spec.items ?? null, indexes: g.spec.indexes ?? null, splitFields: g.spec.splitFields },
+      site: g.site,
+      firstProc: g.firstProc,
+      procCount: g.procCount,
+    }));
+    const needsEnv = groups.some((g) => g.table.some((d) => d.value.includes('$ENV(') || d.name.toLowerCase() === 'getenv'));
+    return JSON.stringify({
+      version: 1,
+      file: this.file,
+      options: { owner: o.owner, now: o.now, cwd: o.cwd, annexName: o.annexName ?? null, env: needsEnv ? o.env : {} },
+      groups,
+    });
+  }
+
+  /** A description from `toFactory` text. Throws SubmitError if the text is not one. */
+  static fromFactory(text: string, overrides: Partial<SubmitOptions> = {}): SubmitDescription {
+    let data: FactoryData;
+    try {
+      data = JSON.parse(text) as FactoryData;
+    } catch {
+      throw new SubmitError('the stored submit factory is not valid JSON', undefined);
+    }
+    if (data.version !== 1) throw new SubmitError(`the stored submit factory has version ${String(data.version)}; this htc reads version 1`, undefined);
+    const options: SubmitOptions = {
+      owner: data.options.owner,
+      now: data.options.now,
+      cwd: data.options.cwd,
+      env: data.options.env,
+      ...(data.options.annexName === null ? {} : { annexName: data.options.annexName }),
+      ...overrides,
+    };
+    const context: ExpandContext = { env: options.env, random: options.random ?? Math.random, cwd: options.cwd };
+    const groups: QueueGroup[] = data.groups.map((g) => ({
+      table: new MacroTable(g.table.map((d) => [d.name.toLowerCase(), d] as const)),
+      spec: { count: g.spec.count, vars: g.spec.vars, items: g.spec.items ?? undefined, indexes: g.spec.indexes ?? undefined, splitFields: g.spec.splitFields },
+      site: g.site,
+      firstProc: g.firstProc,
+      procCount: g.procCount,
+    }));
+    return new SubmitDescription(data.file, groups, [], options, context);
+  }
+
+  /**
+   * The cluster this description makes, as cluster `clusterId`.
+   *
+   * The cluster ad holds what every proc shares: attributes of static
+   * handlers with the same value in every queue group. A proc's differences
+   * are its group's other static attributes plus what its dynamic handlers
+   * write for it, so an attribute a dynamic handler writes for one proc and
+   * not another (HoldReason when `hold = $(h)`) is never inherited.
+   */
   materialize(clusterId: number): ClusterFactory {
     const plans = this.groups.map((g) => (g.procCount > 0 ? this.plan(g, clusterId, new Set(), []) : undefined));
-    const first = plans.find((p) => p !== undefined);
-    if (first === undefined) {
-      const empty = new ClassAd();
-      return { clusterId, clusterAd: empty, procCount: 0, procDiff: () => new ClassAd(), procAd: () => empty.copy() };
+    const present = plans.filter((p): p is GroupPlan => p !== undefined);
+    const clusterAd = new ClassAd();
+    if (present.length > 0) {
+      for (const [name, node] of present[0]!.staticAd.entries()) {
+        const text = unparse(node);
+        if (present.every((p) => { const other = p.staticAd.get(name); return other !== undefined && unparse(other) === text; })) clusterAd.set(name, node);
+      }
     }
-    const clusterAd = first.full.copy();
-    // Static attributes of later groups that differ from the cluster ad go into each of their procs.
     const groupDiffs = plans.map((p) => {
       const diff = new ClassAd();
-      if (p === undefined || p === first) return diff;
-      for (const [name, node] of p.full.entries()) {
-        if (p.dynamicAttributes.has(name.toLowerCase())) continue;
-        const base = clusterAd.get(name);
-        if (base === undefined || unparse(base) !== unparse(node)) diff.set(name, node);
-      }
+      if (p === undefined) return diff;
+      for (const [name, node] of p.staticAd.entries()) if (!clusterAd.has(name)) diff.set(name, node);
       return diff;
     });
     const groups = this.groups;
@@ -131,7 +191,7 @@ export class SubmitDescription {
       let g = 0;
       while (procId >= groups[g]!.firstProc + groups[g]!.procCount) g++;
       const diff = groupDiffs[g]!.copy();
-      plans[g]!.buildProc(procId, clusterAd, diff);
+      plans[g]!.buildProc(procId, diff);
       diff.setValue('ProcId', procId);
       return diff;
     };
@@ -145,8 +205,30 @@ export class SubmitDescription {
   }
 
   /**
-   * Works out, for one queue group, which handlers depend on per-proc
-   * macros, and builds the group's first proc in full.
+   * Proc `procId`'s whole ad built from scratch, every handler run for it:
+   * what `materialize(...).procAd` must equal. The reference for tests of
+   * the static/dynamic split, and the naive baseline of the benchmark.
+   */
+  referenceProcAd(clusterId: number, procId: number): ClassAd {
+    const group = this.groups.find((g) => procId >= g.firstProc && procId < g.firstProc + g.procCount);
+    if (group === undefined) throw new RangeError(`proc ${procId} is outside 0..${this.procCount - 1}`);
+    const ad = new ClassAd();
+    this.baseAttributes(ad, clusterId);
+    const builder = new JobBuilder(this.commandValues(group, this.procMacros(group, clusterId, procId), undefined), this.options, null, ad, []);
+    for (const h of [...HANDLERS, ...customAttributeHandlers(group.table)]) h.apply(builder);
+    ad.setValue('ProcId', procId);
+    return ad;
+  }
+
+  /**
+   * Splits one queue group's handlers into static (run once) and dynamic
+   * (run per proc), and builds the group's static attributes.
+   *
+   * A handler is dynamic when a command it reads (declared, or seen read in
+   * the first proc's build) uses a per-proc macro, or when it reads or
+   * writes an attribute a dynamic handler writes (so `+Args` still
+   * overrides `arguments = $(Process)`, and Requirements follows a per-proc
+   * RequestMemory). Repeated until nothing changes.
    */
   private plan(group: QueueGroup, clusterId: number, used: Set<string>, warnings: SubmitWarning[]): GroupPlan {
     const live = new Set([...LIVE_NAMES, ...group.spec.vars.map((v) => v.toLowerCase())]);
@@ -164,24 +246,42 @@ export class SubmitDescription {
       if (expansion.random || [...expansion.used].some((n) => live.has(n))) dynamicCommands.add(key);
     }
     const handlers = [...HANDLERS, ...customAttributeHandlers(group.table)];
-    const isDynamic = (h: Handler): boolean => h.commands.some((c) => dynamicCommands.has(c));
-    const dynamicHandlers = handlers.filter(isDynamic);
+    // The first proc, built whole, recording what each handler touches.
     const full = new ClassAd();
     this.baseAttributes(full, clusterId);
-    const builder = new JobBuilder(this.commandValues(group, firstMacros, used), this.options, null, full, warnings);
-    for (const h of handlers) h.apply(builder);
-    // Which attributes the dynamic handlers write: build proc 0's differences once to find out.
-    const probe = new ClassAd();
-    const probeBuilder = new JobBuilder(this.commandValues(group, firstMacros, new Set()), this.options, full, probe, []);
-    for (const h of dynamicHandlers) h.apply(probeBuilder);
-    const dynamicAttributes = new Set(probe.names().map((n) => n.toLowerCase()));
-    const buildProc = (procId: number, clusterAd: ClassAd, out: ClassAd): void => {
+    const touched = handlers.map((h) => ({ commands: new Set(h.commands), reads: new Set<string>(), writes: new Set<string>() }));
+    let current = touched[0]!;
+    const log: AccessLog = {
+      command: (name) => current.commands.add(name),
+      read: (name) => current.reads.add(name),
+      write: (name) => current.writes.add(name),
+    };
+    const builder = new JobBuilder(this.commandValues(group, firstMacros, used), this.options, null, full, warnings, log);
+    handlers.forEach((h, i) => {
+      current = touched[i]!;
+      h.apply(builder);
+    });
+    const dynamic = touched.map((t) => [...t.commands].some((c) => dynamicCommands.has(c)));
+    for (let changed = true; changed;) {
+      changed = false;
+      const dynamicWrites = new Set(touched.flatMap((t, i) => (dynamic[i] ? [...t.writes] : [])));
+      touched.forEach((t, i) => {
+        if (!dynamic[i] && [...t.reads, ...t.writes].some((a) => dynamicWrites.has(a))) {
+          dynamic[i] = true;
+          changed = true;
+        }
+      });
+    }
+    const dynamicHandlers = handlers.filter((_, i) => dynamic[i]);
+    const dynamicAttributes = new Set(touched.flatMap((t, i) => (dynamic[i] ? [...t.writes] : [])));
+    const staticAd = new ClassAd(full.entries().filter(([name]) => !dynamicAttributes.has(name.toLowerCase())));
+    const buildProc = (procId: number, out: ClassAd): void => {
       if (dynamicHandlers.length === 0) return;
       const macros = this.procMacros(group, clusterId, procId);
-      const b = new JobBuilder(this.commandValues(group, macros, undefined), this.options, clusterAd, out, []);
+      const b = new JobBuilder(this.commandValues(group, macros, undefined), this.options, staticAd, out, []);
       for (const h of dynamicHandlers) h.apply(b);
     };
-    return { full, dynamicAttributes, buildProc };
+    return { staticAd, buildProc };
   }
 
   /** The attributes every job starts with (condor_submit's base ad). */
@@ -206,8 +306,8 @@ export class SubmitDescription {
       ['process', String(procId)],
       ['procid', String(procId)],
       ['step', String(spec.items === undefined ? offset : offset % spec.count)],
-      ['itemindex', String(spec.itemIndex(item))],
-      ['row', String(spec.itemIndex(item))],
+      ['itemindex', String(spec.indexes?.[item] ?? item)],
+      ['row', String(spec.indexes?.[item] ?? item)],
       ['jobid', `${clusterId}.${procId}`],
     ]);
     if (spec.items !== undefined) {
@@ -269,19 +369,32 @@ export class SubmitDescription {
         cache.set(key, value);
         return value;
       },
+      expanded: (command) => table.get(command)?.includes('$') ?? false,
       // A command that is not given is missing from the job its queue statement makes.
       site: (command) => table.definition(command)?.site ?? group.site,
     };
   }
 }
 
+/** The shape of `toFactory` text. */
+interface FactoryData {
+  readonly version: number;
+  readonly file: string;
+  readonly options: { owner: string; now: number; cwd: string; annexName: string | null; env: Record<string, string | undefined> };
+  readonly groups: {
+    table: Definition[];
+    spec: { count: number; vars: string[]; items: string[] | null; indexes: number[] | null; splitFields: boolean };
+    site: ValueSite;
+    firstProc: number;
+    procCount: number;
+  }[];
+}
+
 interface GroupPlan {
-  /** The group's first proc, whole. */
-  readonly full: ClassAd;
-  /** Attributes written by handlers that depend on per-proc macros (lower case). */
-  readonly dynamicAttributes: ReadonlySet<string>;
+  /** The group's attributes that are the same for all its procs. */
+  readonly staticAd: ClassAd;
   /** Writes proc `procId`'s dynamic attributes into `out`. */
-  readonly buildProc: (procId: number, clusterAd: ClassAd, out: ClassAd) => void;
+  readonly buildProc: (procId: number, out: ClassAd) => void;
 }
 
 /** `+Attr` / `MY.Attr`: each a handler of its own, run after the built-in commands. */
@@ -301,14 +414,26 @@ function customAttributeHandlers(table: MacroTable): Handler[] {
   return handlers;
 }
 
-/** condor_submit's warning for lines nothing used (a misspelt command, usually). */
+/**
+ * condor_submit's warnings for lines nothing used (a misspelt command,
+ * usually), for queue variables nothing uses, and for commands written after
+ * the last queue statement (they apply to no job).
+ */
 function warnUnused(table: MacroTable, groups: readonly QueueGroup[], used: ReadonlySet<string>, warnings: SubmitWarning[]): void {
-  const queueVars = new Set(groups.flatMap((g) => g.spec.vars.map((v) => v.toLowerCase())));
+  const at = (site: ValueSite): SubmitWarning['position'] => ({ ...(site.file === undefined ? {} : { file: site.file }), line: site.line, column: 1 });
+  const last = groups.at(-1)!;
   for (const [key, def] of table.entries()) {
-    if (key.includes('.') || KNOWN_COMMANDS.has(key) || used.has(key) || queueVars.has(key) || def.site.line === 0) continue;
-    warnings.push({
-      message: `the line '${def.text}' was unused by htc. Is it a typo?`,
-      position: { ...(def.site.file === undefined ? {} : { file: def.site.file }), line: def.site.line, column: 1 },
-    });
+    if (def.site.line === 0 || key.includes('.')) continue;
+    if (last.table.definition(key) !== def) {
+      warnings.push({ message: `the line '${def.text}' comes after the last queue statement, so no job uses it`, position: at(def.site) });
+    } else if (!KNOWN_COMMANDS.has(key) && !used.has(key)) {
+      warnings.push({ message: `the line '${def.text}' was unused by htc. Is it a typo?`, position: at(def.site) });
+    }
+  }
+  for (const group of groups) {
+    if (group.spec.items === undefined) continue;
+    for (const v of group.spec.vars) {
+      if (!used.has(v.toLowerCase())) warnings.push({ message: `the Queue variable '${v}' was unused by htc. Is it a typo?`, position: at(group.site) });
+    }
   }
 }

@@ -14,6 +14,9 @@ function sorted(ad: ClassAd): ClassAd {
 }
 
 export function printDryRun(clusters: readonly ClusterFactory[], json: boolean, out: TextSink): number {
+  // A mistake in one proc's commands (an item with a bad value) is found
+  // before anything is printed, so stdout never holds half a JSON document.
+  for (const cluster of clusters) for (let p = 0; p < cluster.procCount; p++) cluster.procDiff(p);
   let jobs = 0;
   let buffer = json ? '[' : '';
   const flush = (): void => {

@@ -1,5 +1,5 @@
 /** `htc job submit FILE [--annex-name NAME] --dry-run [--json]`. */
-import { userInfo } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { SubmitDescription, type SubmitOptions } from '../../../submit/index.ts';
 import { HtcError } from '../../../errors.ts';
 import type { Register } from '../../command.ts';
@@ -20,6 +20,7 @@ export function localSubmitOptions(extra: { annexName?: string } = {}): SubmitOp
     now: Math.floor(Date.now() / 1000),
     cwd: process.cwd(),
     env: process.env,
+    fileSystemDomain: hostname(),
     ...(extra.annexName === undefined ? {} : { annexName: extra.annexName }),
   };
 }
