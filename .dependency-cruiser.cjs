@@ -89,9 +89,17 @@ module.exports = {
       severity: 'error',
       comment:
         'The CLI talks to the AP through the client; classad and submit are allowed ' +
-        'for local-only commands (dry runs, `htc classad eval`).',
+        'for local-only commands (dry runs, `htc classad eval`), protocol for the ' +
+        'access file, and the daemon only through its entry point (`htc ap start`).',
       from: { path: '^src/cli/' },
-      to: { path: allBut('cli', 'classad', 'submit', 'client') },
+      to: { path: allBut('cli', 'classad', 'submit', 'client', 'protocol'), pathNot: '^src/ap/index\\.ts$' },
+    },
+    {
+      name: 'ap-used-through-its-entry-point',
+      severity: 'error',
+      comment: 'Only `htc ap start` runs the daemon, through src/ap/index.ts, never its internals.',
+      from: { path: '^src/cli/' },
+      to: { path: '^src/ap/', pathNot: '^src/ap/index\\.ts$' },
     },
     {
       name: 'web-uses-the-client-only',

@@ -6,9 +6,10 @@
  * function here. See `../command.ts` for the convention.
  */
 import type { Register } from '../command.ts';
+import { registerAp } from './ap/index.ts';
 import { registerClassad } from './classad/index.ts';
 import { registerJob } from './job/index.ts';
 import { registerJobset } from './jobset/index.ts';
 import { registerVersion } from './version.ts';
 
-export const commands: readonly Register[] = [registerJob, registerJobset, registerClassad, registerVersion];
+export const commands: readonly Register[] = [registerAp, registerJob, registerJobset, registerClassad, registerVersion];

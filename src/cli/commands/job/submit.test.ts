@@ -11,7 +11,7 @@ const bin = fileURLToPath(new URL('../../../../bin/htc.js', import.meta.url));
 let dir = '';
 
 function htc(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: dir, env: { ...process.env, HTC_DIR: join(dir, 'no-ap') }, stdio: ['ignore', 'pipe', 'pipe'] });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -58,13 +58,13 @@ describe('htc job submit --dry-run', () => {
     assert.equal(r.stdout, '');
   });
 
-  it('a missing file and a missing --dry-run are clear errors', () => {
+  it('a missing file, and a submit with no access point running, are clear errors', () => {
     let r = htc(['job', 'submit', 'nope.sub', '--dry-run']);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /FILE: no such file: nope\.sub/);
     r = htc(['job', 'submit', 'ok.sub']);
-    assert.equal(r.status, 2);
-    assert.match(r.stderr, /use --dry-run/);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /no access point is running in .*no-ap .*start one with "htc ap start"/);
     r = htc(['job', 'submit', 'ok.sub', '--dry-run', '--annex-name', 'bad name']);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--annex-name: "bad name" is not an annex name/);

@@ -4,7 +4,8 @@ import { registerNoun, type Register } from '../../command.ts';
 import { readTextFile } from '../../input.ts';
 import { withJsonOption } from '../../output.ts';
 import { printDryRun, printWarnings } from '../job/dry-run.ts';
-import { localSubmitOptions, requireDryRun } from '../job/submit.ts';
+import { HtcError } from '../../../errors.ts';
+import { localSubmitOptions } from '../job/submit.ts';
 
 const registerJobsetSubmit: Register = (parent, ctx) => {
   withJsonOption(
@@ -14,7 +15,7 @@ const registerJobsetSubmit: Register = (parent, ctx) => {
       .argument('<file>', 'the jobset file')
       .option('--dry-run', 'print the job ads that would be queued (clusters 1, 2, ...) and queue nothing', false),
   ).action(async (file: string, flags: { dryRun: boolean; json: boolean }) => {
-    requireDryRun(flags.dryRun);
+    if (!flags.dryRun) throw new HtcError('USAGE', 'jobset submit to an access point arrives with the jobset commands; use --dry-run to see the jobs');
     const text = await readTextFile(file, 'FILE', ctx.stdin);
     const jobset = compileJobset(text, file, localSubmitOptions());
     for (const c of jobset.clusters) printWarnings(c.warnings, ctx.stderr);

@@ -1,0 +1,162 @@
+/**
+ * The access point: the composition root of the daemon. It owns its
+ * directory (queue database, access file, Unix socket, authentication
+ * material), serves the API, and runs its background loops.
+ *
+ * Invariants: one AP per directory (a live access file refuses a second);
+ * the access file exists only while the AP serves; stopping closes the
+ * listener, then the queue (every acknowledged change is already durable),
+ * then removes the socket and access file.
+ */
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { hostname, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ensureChallengeDir } from '../auth/index.ts';
+import { HtcError } from '../errors.ts';
+import { ACCESS_FILE, SOCKET_FILE, type AccessFile } from '../protocol/access-file.ts';
+import type { ApStatus } from '../protocol/api.ts';
+import { openJobQueue, type JobQueue } from '../store/index.ts';
+import { HttpApi } from './http-api.ts';
+import { JobService } from './job-service.ts';
+
+export interface AccessPointOptions {
+  readonly dir: string;
+  /** Domain of local identities; default: this host's name. */
+  readonly domain?: string;
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * True if a process with this pid is running (signal 0 probes without
+ * sending). A zombie is not running: a killed daemon whose parent (often
+ * init in a container) has not reaped it yet must not block a restart.
+ */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc: trust the signal probe
+  }
+}
+
+export function readAccessFile(dir: string): AccessFile | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, ACCESS_FILE), 'utf8')) as AccessFile;
+  } catch {
+    return undefined;
+  }
+}
+
+export class AccessPoint {
+  private server: Server | undefined;
+  private queue: JobQueue | undefined;
+  private jobs: JobService | undefined;
+  private readonly startedAt = Math.floor(Date.now() / 1000);
+  private readonly dir: string;
+  private readonly log: (line: string) => void;
+  private materializeTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+
+  constructor(private readonly options: AccessPointOptions) {
+    this.dir = resolve(options.dir);
+    this.log = options.log ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
+  }
+
+  get socketPath(): string {
+    return join(this.dir, SOCKET_FILE);
+  }
+
+  async start(): Promise<AccessFile> {
+    // o+x: other local users reach the socket and the authentication directory through it.
+    mkdirSync(this.dir, { recursive: true, mode: 0o711 });
+    const existing = readAccessFile(this.dir);
+    if (existing !== undefined && existing.pid !== process.pid && isAlive(existing.pid)) {
+      throw new HtcError('CONFLICT', `an access point is already running in ${this.dir} (pid ${existing.pid})`);
+    }
+    this.queue = openJobQueue(join(this.dir, 'queue.db'));
+    this.jobs = new JobService(this.queue);
+    const owner = userInfo().username;
+    const domain = (this.options.domain ?? hostname()).toLowerCase();
+    const challengeDir = await ensureChallengeDir(this.dir);
+    const api = new HttpApi({
+      jobs: this.jobs,
+      challengeDir,
+      domain,
+      owner,
+      status: () => this.status(),
+      log: this.log,
+      onChange: () => this.scheduleMaterialize(),
+    });
+    rmSync(this.socketPath, { force: true });
+    const server = createServer(api.handle);
+    server.keepAliveTimeout = 5000;
+    await new Promise<void>((resolveListen, reject) => {
+      server.once('error', reject);
+      server.listen(this.socketPath, () => resolveListen());
+    });
+    this.server = server;
+    const access: AccessFile = { version: 1, pid: process.pid, socket: this.socketPath, url: null, fingerprint: null, owner, domain, startedAt: this.startedAt };
+    const tmp = join(this.dir, `${ACCESS_FILE}.${process.pid}.tmp`);
+    writeFileSync(tmp, `${JSON.stringify(access, null, 2)}\n`, { mode: 0o644 });
+    renameSync(tmp, join(this.dir, ACCESS_FILE));
+    this.log(`access point serving ${this.socketPath} (pid ${process.pid})`);
+    this.scheduleMaterialize();
+    return access;
+  }
+
+  /** Makes procs of factory clusters in small steps, so requests are never kept waiting long. */
+  private scheduleMaterialize(): void {
+    if (this.materializeTimer !== undefined || this.stopping) return;
+    this.materializeTimer = setTimeout(() => {
+      this.materializeTimer = undefined;
+      try {
+        if (this.jobs !== undefined && this.jobs.materializeSome(2000) > 0) this.scheduleMaterialize();
+      } catch (error) {
+        this.log(`materializing procs failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }, 10);
+  }
+
+  status(): ApStatus {
+    const counts = this.jobs?.counts() ?? { idle: 0, running: 0, held: 0, completed: 0, removed: 0, transferringOutput: 0 };
+    const clusters = this.queue?.clusters() ?? [];
+    const unmade = clusters.reduce((n, c) => n + (c.procCount - c.materializedCount), 0);
+    return {
+      pid: process.pid,
+      dir: this.dir,
+      socket: this.socketPath,
+      url: null,
+      startedAt: this.startedAt,
+      uptimeSeconds: Math.floor(Date.now() / 1000) - this.startedAt,
+      owner: userInfo().username,
+      jobs: { ...counts, idle: counts.idle + unmade },
+      clusters: clusters.length,
+    };
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.materializeTimer !== undefined) clearTimeout(this.materializeTimer);
+    const server = this.server;
+    if (server !== undefined) {
+      await new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      });
+    }
+    this.queue?.close();
+    rmSync(this.socketPath, { force: true });
+    const access = readAccessFile(this.dir);
+    if (access?.pid === process.pid) rmSync(join(this.dir, ACCESS_FILE), { force: true });
+    this.log('access point stopped');
+  }
+}
+

@@ -1,0 +1,163 @@
+/**
+ * The access point's HTTP API: routing, authentication of each request,
+ * body limits, and the one mapping from errors to responses.
+ *
+ * Invariants: every request is authenticated (a session from local
+ * file-system authentication, or later a bearer token) before it reaches a
+ * handler, except the two authentication steps themselves; bodies over
+ * MAX_REQUEST_BYTES are refused with 413 before parsing; any HtcError
+ * becomes `{error: {code, message}}` with its HTTP status, anything else a
+ * 500 with a generic message (and the stack in the AP's log).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { HtcError, httpStatusFor } from '../errors.ts';
+import { API_PREFIX, MAX_REQUEST_BYTES, asObject, parseActionRequest, parseEditRequest, parseListRequest, parseSubmitRequest } from '../protocol/api.ts';
+import { createChallenge, verifyChallenge, type Challenge } from '../auth/index.ts';
+import type { Caller, JobService } from './job-service.ts';
+
+/** How long a local session lasts; the CLI authenticates once per command. */
+const SESSION_SECONDS = 600;
+
+interface Session {
+  readonly caller: Caller;
+  readonly expiresAt: number;
+}
+
+export interface ApiContext {
+  readonly jobs: JobService;
+  /** The challenge directory for local (file-system) authentication. */
+  readonly challengeDir: string;
+  /** The domain local identities belong to. */
+  readonly domain: string;
+  /** The AP's owner: changes every job. */
+  readonly owner: string;
+  readonly status: () => unknown;
+  readonly log: (line: string) => void;
+  /** Called after a request that may have made new work (submits): the AP's loops wake up. */
+  readonly onChange: () => void;
+}
+
+type Handler = (caller: Caller, body: unknown, query: URLSearchParams) => unknown;
+
+export class HttpApi {
+  private readonly sessions = new Map<string, Session>();
+  private readonly challenges = new Map<string, Challenge>();
+  private readonly routes: Map<string, Handler>;
+
+  constructor(private readonly ctx: ApiContext) {
+    const jobs = ctx.jobs;
+    this.routes = new Map<string, Handler>([
+      ['GET /status', () => ctx.status()],
+      ['POST /jobs/submit', (caller, body) => {
+        const r = jobs.submit(caller, parseSubmitRequest(body));
+        ctx.onChange();
+        return r;
+      }],
+      ['POST /jobs/list', (caller, body) => jobs.list(caller, parseListRequest(body))],
+      ['GET /jobs/status', (_caller, _body, query) => jobs.job(requiredQuery(query, 'id'))],
+      ['POST /jobs/action', (caller, body) => jobs.act(caller, parseActionRequest(body))],
+      ['POST /jobs/edit', (caller, body) => jobs.edit(caller, parseEditRequest(body))],
+      ['GET /jobs/history', (caller, _body, query) => jobs.history(caller, { all: query.get('all') === 'true', limit: Number(query.get('limit') ?? '1000') })],
+    ]);
+  }
+
+  /** The node:http request listener. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    this.serve(req, res).catch((error: unknown) => this.fail(res, error));
+  };
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://ap');
+    if (!url.pathname.startsWith(`${API_PREFIX}/`)) throw new HtcError('NOT_FOUND', `no such API path: ${url.pathname}`);
+    const path = url.pathname.slice(API_PREFIX.length);
+    const body = await readBody(req);
+    if (req.method === 'POST' && path === '/auth/local') return this.reply(res, await this.startLocalAuth());
+    if (req.method === 'POST' && path === '/auth/local/answer') return this.reply(res, await this.finishLocalAuth(body));
+    const handler = this.routes.get(`${req.method ?? 'GET'} ${path}`);
+    if (handler === undefined) throw new HtcError('NOT_FOUND', `no such API request: ${req.method ?? 'GET'} ${url.pathname}`);
+    const caller = this.authenticate(req);
+    this.reply(res, handler(caller, body, url.searchParams));
+  }
+
+  private async startLocalAuth(): Promise<{ challengeId: string; path: string }> {
+    const challenge = await createChallenge(this.ctx.challengeDir, { domain: this.ctx.domain });
+    this.challenges.set(challenge.nonce, challenge);
+    return { challengeId: challenge.nonce, path: challenge.path };
+  }
+
+  private async finishLocalAuth(body: unknown): Promise<{ token: string; identity: string; expiresAt: number }> {
+    const id = asObject(body, 'auth').challengeId;
+    if (typeof id !== 'string') throw new HtcError('BAD_REQUEST', 'auth: "challengeId" is required');
+    const challenge = this.challenges.get(id);
+    this.challenges.delete(id);
+    if (challenge === undefined) throw new HtcError('AUTH_FAILED', 'local authentication failed: unknown or used challenge');
+    const identity = await verifyChallenge(challenge);
+    const token = randomBytes(24).toString('base64url');
+    const expiresAt = Math.floor(Date.now() / 1000) + SESSION_SECONDS;
+    this.sessions.set(token, { caller: { user: identity.user, domain: identity.domain, isAdministrator: identity.user === this.ctx.owner }, expiresAt });
+    this.forgetExpired();
+    return { token, identity: `${identity.user}@${identity.domain}`, expiresAt };
+  }
+
+  private forgetExpired(): void {
+    const now = Math.floor(Date.now() / 1000);
+    for (const [token, s] of this.sessions) if (s.expiresAt < now) this.sessions.delete(token);
+  }
+
+  private authenticate(req: IncomingMessage): Caller {
+    const header = req.headers.authorization;
+    const token = header?.startsWith('Bearer ') === true ? header.slice(7) : undefined;
+    if (token === undefined) throw new HtcError('AUTH_FAILED', 'not authenticated: authenticate first (the htc client does this by itself)');
+    const session = this.sessions.get(token);
+    if (session === undefined || session.expiresAt < Date.now() / 1000) throw new HtcError('AUTH_FAILED', 'the session is unknown or has expired: authenticate again');
+    return session.caller;
+  }
+
+  private reply(res: ServerResponse, value: unknown): void {
+    const text = JSON.stringify(value ?? null);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private fail(res: ServerResponse, error: unknown): void {
+    const known = error instanceof HtcError;
+    if (!known) this.ctx.log(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    const status = httpStatusFor(error);
+    const body = JSON.stringify({ error: known ? { code: error.code, message: error.describe() } : { code: 'INTERNAL', message: 'internal error in the access point (see its log)' } });
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
+    res.end(body);
+  }
+}
+
+function requiredQuery(query: URLSearchParams, name: string): string {
+  const v = query.get(name);
+  if (v === null || v === '') throw new HtcError('BAD_REQUEST', `the query parameter "${name}" is required`);
+  return v;
+}
+
+/** The request body as JSON (undefined when empty); over the limit is a 413, bad JSON a 400. */
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (declared > MAX_REQUEST_BYTES) {
+    req.resume();
+    throw new HtcError('REQUEST_TOO_LARGE', `the request is ${declared} bytes; the limit is ${MAX_REQUEST_BYTES}`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_REQUEST_BYTES) throw new HtcError('REQUEST_TOO_LARGE', `the request is over the limit of ${MAX_REQUEST_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return undefined;
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (error) {
+    throw new HtcError('BAD_REQUEST', `the request body is not JSON: ${(error as Error).message}`);
+  }
+}

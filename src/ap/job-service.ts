@@ -1,0 +1,375 @@
+/**
+ * The access point's job operations: submit, list, status, hold, release,
+ * remove, edit, history. Each checks who may do it (everyone reads; users
+ * change their own jobs; the AP's owner changes all), turns the request into
+ * queue operations, and returns plain data for the API.
+ *
+ * Jobs live in the queue as a cluster ad plus per-proc differences; whole
+ * ads are assembled here only when a request needs them (constraints,
+ * `--long`, status), with cluster ads cached by id.
+ */
+import {
+  ClassAdSyntaxError, booleanEquivalent, classAdToJson, compileExpression, evaluate,
+  parseClassAd, parseExpression, printClassAd, unparse, writeJson, type ClassAd, type Compiled, type Value,
+} from '../classad/index.ts';
+import { HtcError } from '../errors.ts';
+import type {
+  ActionRequest, ActionResponse, EditRequest, HistoryEntry, JobSummary, ListRequest, ListResponse, SubmitRequest, SubmitResponse,
+} from '../protocol/api.ts';
+import { SubmitDescription, SubmitError } from '../submit/index.ts';
+import {
+  HoldReasonCode, byUserReason, checkEditable, hold, parseJobRef as parseRef, release, remove, toProcChange, withAnnexRequirements,
+  type JobSnapshot, type TransitionResult,
+} from '../core/index.ts';
+import { JobStatus, type ClusterRecord, type JobId, type JobQueue, type JobStatusCode, type ProcChange, type ProcRecord } from '../store/index.ts';
+
+/** Who is asking, as authenticated. */
+export interface Caller {
+  readonly user: string;
+  readonly domain: string;
+  /** The AP's owner (or an ADMINISTRATOR token) may change every job. */
+  readonly isAdministrator: boolean;
+}
+
+/** JobStatus in words, as condor_q spells them. */
+const STATUS_NAMES: Record<number, string> = { 1: 'Idle', 2: 'Running', 3: 'Removed', 4: 'Completed', 5: 'Held', 6: 'TransferringOutput' };
+
+/** Procs made at submit, and kept made ahead while idle, per cluster unless max_idle says otherwise. */
+export const DEFAULT_MATERIALIZE_AHEAD = 10_000;
+
+export class JobService {
+  private readonly clusterAds = new Map<number, ClassAd>();
+
+  constructor(
+    private readonly queue: JobQueue,
+    private readonly clock: () => number = () => Math.floor(Date.now() / 1000),
+  ) {}
+
+  // -------------------------------------------------------------------------
+  // Submit
+
+  submit(caller: Caller, request: SubmitRequest): SubmitResponse {
+    let description: SubmitDescription;
+    const now = this.clock();
+    try {
+      description = SubmitDescription.fromFactory(request.factory, {
+        owner: caller.user,
+        now,
+        ...(request.annexName === undefined ? {} : { annexName: request.annexName }),
+      });
+    } catch (error) {
+      if (error instanceof SubmitError) throw new HtcError('BAD_REQUEST', `submit: ${error.message}`);
+      throw error;
+    }
+    const procCount = description.procCount;
+    if (procCount === 0) throw new HtcError('BAD_REQUEST', 'submit: the description queues no jobs');
+    const jobsetId = request.jobset === undefined ? null : this.queue.createJobset(request.jobset.name, caller.user, now);
+    const clusterId = this.queue.nextClusterId();
+    const factory = description.materialize(clusterId);
+    // The annex binding (DESIGN.md decision 4) is added here, on the AP, so no client can leave it out.
+    const clusterAd = factory.clusterAd.get('Requirements') === undefined ? factory.clusterAd : withAnnexRequirements(factory.clusterAd, caller.user);
+    clusterAd.setValue('User', `${caller.user}@${caller.domain}`);
+    if (jobsetId !== null) clusterAd.setValue('JobSetId', jobsetId);
+    const ahead = materializeAhead(clusterAd);
+    const made = Math.min(procCount, ahead);
+    const procs: string[] = [];
+    try {
+      for (let p = 0; p < made; p++) procs.push(printClassAd(factory.procDiff(p)));
+    } catch (error) {
+      if (error instanceof SubmitError) throw new HtcError('SUBMIT_INVALID', error.describe());
+      throw error;
+    }
+    const batch = clusterAd.get('JobBatchName');
+    const assigned = this.queue.submitCluster({
+      owner: caller.user,
+      submittedAt: now,
+      clusterAd: printClassAd(clusterAd),
+      procCount,
+      procs,
+      factory: made < procCount ? request.factory : null,
+      batchName: batch?.kind === 'literal' && typeof batch.value === 'string' ? batch.value : null,
+      jobsetId,
+    }, now);
+    if (assigned !== clusterId) throw new HtcError('INTERNAL', `the queue assigned cluster ${assigned}, expected ${clusterId}`);
+    return { clusterId, procCount, jobsetId };
+  }
+
+  /**
+   * Makes more procs of factory clusters, keeping up to their limit made
+   * ahead while idle. Returns how many were made (0: nothing to do).
+   */
+  materializeSome(maxProcs: number): number {
+    let made = 0;
+    for (const c of this.queue.clusters()) {
+      if (made >= maxProcs) break;
+      if (c.factory === null || c.materializedCount >= c.procCount) continue;
+      const ad = this.clusterAd(c);
+      const idle = this.queue.procs({ clusterId: c.clusterId, statuses: [JobStatus.Idle] }).length;
+      const want = Math.min(c.procCount - c.materializedCount, materializeAhead(ad) - idle, maxProcs - made);
+      if (want <= 0) continue;
+      const description = SubmitDescription.fromFactory(c.factory, { owner: c.owner });
+      const factory = description.materialize(c.clusterId);
+      const diffs: string[] = [];
+      for (let p = c.materializedCount; p < c.materializedCount + want; p++) diffs.push(printClassAd(factory.procDiff(p)));
+      this.queue.materializeProcs(c.clusterId, c.materializedCount, diffs, this.clock());
+      made += want;
+    }
+    return made;
+  }
+
+  // -------------------------------------------------------------------------
+  // Reading
+
+  private clusterAd(c: ClusterRecord): ClassAd {
+    let ad = this.clusterAds.get(c.clusterId);
+    if (ad === undefined) {
+      ad = parseClassAd(c.clusterAd);
+      if (this.clusterAds.size > 10_000) this.clusterAds.clear();
+      this.clusterAds.set(c.clusterId, ad);
+    }
+    return ad;
+  }
+
+  /** A proc's whole ad: its cluster ad with its differences applied. */
+  wholeAd(cluster: ClusterRecord, proc: ProcRecord): ClassAd {
+    const ad = this.clusterAd(cluster).copy().update(parseClassAd(proc.diff));
+    ad.setValue('JobStatus', proc.status);
+    ad.setValue('EnteredCurrentStatus', proc.enteredStatusAt);
+    return ad;
+  }
+
+  private summary(cluster: ClusterRecord, proc: ProcRecord, ad: ClassAd | undefined): JobSummary {
+    const whole = ad ?? this.wholeAd(cluster, proc);
+    const text = (name: string): string | null => {
+      const node = whole.get(name);
+      if (node === undefined) return null;
+      return node.kind === 'literal' && typeof node.value === 'string' ? node.value : unparse(node);
+    };
+    return {
+      id: `${proc.clusterId}.${proc.procId}`,
+      clusterId: proc.clusterId,
+      procId: proc.procId,
+      owner: cluster.owner,
+      status: proc.status,
+      statusName: STATUS_NAMES[proc.status] ?? String(proc.status),
+      enteredStatusAt: proc.enteredStatusAt,
+      submittedAt: cluster.submittedAt,
+      batchName: cluster.batchName,
+      cmd: text('Cmd'),
+      args: text('Arguments') ?? text('Args'),
+      holdReason: proc.status === JobStatus.Held ? text('HoldReason') : null,
+      annex: text('TargetAnnexName'),
+    };
+  }
+
+  private constraint(text: string | undefined): Compiled | undefined {
+    if (text === undefined) return undefined;
+    try {
+      return compileExpression(parseExpression(text, 'constraint'));
+    } catch (error) {
+      if (error instanceof ClassAdSyntaxError) throw new HtcError('BAD_REQUEST', `--constraint: ${error.describe()}`);
+      throw error;
+    }
+  }
+
+  list(caller: Caller, request: ListRequest): ListResponse {
+    const constraint = this.constraint(request.constraint);
+    const owner = request.all === true ? undefined : caller.user;
+    const wanted = request.ids?.map(parseJobRef);
+    const jobs: JobSummary[] = [];
+    const ads: string[] = [];
+    const pending: ListResponse['pending'][number][] = [];
+    for (const cluster of this.queue.clusters(owner === undefined ? {} : { owner })) {
+      if (wanted !== undefined && !wanted.some((w) => w.clusterId === cluster.clusterId)) continue;
+      for (const proc of this.queue.procs({ clusterId: cluster.clusterId })) {
+        if (wanted !== undefined && !wanted.some((w) => w.clusterId === proc.clusterId && (w.procId === undefined || w.procId === proc.procId))) continue;
+        const needWhole = constraint !== undefined || request.long === true;
+        const ad = needWhole ? this.wholeAd(cluster, proc) : undefined;
+        if (constraint !== undefined && booleanEquivalent(constraint({ scope: ad!, target: null })) !== true) continue;
+        jobs.push(this.summary(cluster, proc, ad));
+        if (request.long === true) ads.push(adJson(ad!));
+      }
+      const unmade = cluster.procCount - cluster.materializedCount;
+      if (unmade > 0 && constraint === undefined) pending.push({ clusterId: cluster.clusterId, owner: cluster.owner, batchName: cluster.batchName, count: unmade });
+    }
+    return request.long === true ? { jobs, ads, pending } : { jobs, pending };
+  }
+
+  /** One job's whole ad, for `job status`. */
+  job(ref: string): { summary: JobSummary; ad: string } {
+    const id = parseJobRef(ref);
+    if (id.procId === undefined) throw new HtcError('USAGE', `job status needs a job id like ${id.clusterId}.0, not a cluster`);
+    const cluster = this.queue.cluster(id.clusterId);
+    const proc = cluster === undefined ? undefined : this.queue.proc({ clusterId: id.clusterId, procId: id.procId });
+    if (cluster === undefined || proc === undefined) {
+      const past = this.queue.history({ clusterId: id.clusterId }).find((h) => h.id.procId === id.procId);
+      if (past !== undefined) throw new HtcError('NOT_FOUND', `job ${ref} has left the queue (${STATUS_NAMES[past.status] ?? past.status}); see htc job history`);
+      if (cluster !== undefined && id.procId < cluster.procCount) throw new HtcError('NOT_FOUND', `job ${ref} is not made yet (late materialization): it is idle and waits its turn`);
+      throw new HtcError('NOT_FOUND', `no job ${ref} in the queue`);
+    }
+    const ad = this.wholeAd(cluster, proc);
+    return { summary: this.summary(cluster, proc, ad), ad: adJson(ad) };
+  }
+
+  history(caller: Caller, request: { all?: boolean; limit?: number }): HistoryEntry[] {
+    return this.queue.history(request.all === true ? {} : { owner: caller.user }, request.limit ?? 1000).map((h) => {
+      const ad = parseClassAd(h.ad);
+      const text = (name: string): string | null => {
+        const node = ad.get(name);
+        return node?.kind === 'literal' && typeof node.value === 'string' ? node.value : null;
+      };
+      return {
+        id: `${h.id.clusterId}.${h.id.procId}`,
+        status: h.status,
+        statusName: STATUS_NAMES[h.status] ?? String(h.status),
+        completedAt: h.completedAt,
+        owner: text('Owner') ?? '',
+        cmd: text('Cmd'),
+        ad: adJson(ad),
+      };
+    });
+  }
+
+  // -------------------------------------------------------------------------
+  // Changing
+
+  /** The procs a request names (ids and/or constraint), made if not made yet. */
+  private targets(caller: Caller, ids: readonly string[] | undefined, constraint: string | undefined): { cluster: ClusterRecord; proc: ProcRecord }[] {
+    const compiled = this.constraint(constraint);
+    const out: { cluster: ClusterRecord; proc: ProcRecord }[] = [];
+    const refs = ids?.map((r) => ({ ref: r, id: parseJobRef(r) }));
+    for (const r of refs ?? []) {
+      const cluster = this.queue.cluster(r.id.clusterId);
+      if (cluster === undefined) throw new HtcError('NOT_FOUND', `no job ${r.ref} in the queue`);
+      if (r.id.procId !== undefined) {
+        this.ensureMade(cluster, r.id.procId + 1);
+        const proc = this.queue.proc({ clusterId: r.id.clusterId, procId: r.id.procId });
+        if (proc === undefined) throw new HtcError('NOT_FOUND', `no job ${r.ref} in the queue`);
+        out.push({ cluster: this.queue.cluster(cluster.clusterId)!, proc });
+      } else {
+        this.ensureMade(cluster, cluster.procCount);
+        for (const proc of this.queue.procs({ clusterId: cluster.clusterId })) out.push({ cluster, proc });
+      }
+    }
+    if (refs === undefined && compiled !== undefined) {
+      for (const cluster of this.queue.clusters()) {
+        for (const proc of this.queue.procs({ clusterId: cluster.clusterId })) out.push({ cluster, proc });
+      }
+    }
+    return out.filter(({ cluster, proc }) => {
+      if (compiled === undefined) return true;
+      return booleanEquivalent(compiled({ scope: this.wholeAd(cluster, proc), target: null })) === true;
+    }).map((t) => {
+      if (!caller.isAdministrator && t.cluster.owner !== caller.user) {
+        throw new HtcError('FORBIDDEN', `job ${t.proc.clusterId}.${t.proc.procId} belongs to ${t.cluster.owner}; you may change only your own jobs`);
+      }
+      return t;
+    });
+  }
+
+  /** Acting on a whole cluster (or a proc not made yet) makes its procs first. */
+  private ensureMade(cluster: ClusterRecord, upTo: number): void {
+    if (cluster.factory === null || cluster.materializedCount >= Math.min(upTo, cluster.procCount)) return;
+    const factory = SubmitDescription.fromFactory(cluster.factory, { owner: cluster.owner }).materialize(cluster.clusterId);
+    const diffs: string[] = [];
+    for (let p = cluster.materializedCount; p < Math.min(upTo, cluster.procCount); p++) diffs.push(printClassAd(factory.procDiff(p)));
+    this.queue.materializeProcs(cluster.clusterId, cluster.materializedCount, diffs, this.clock());
+  }
+
+  act(caller: Caller, request: ActionRequest): ActionResponse {
+    const now = this.clock();
+    const reason = request.reason ?? byUserReason(request.action, caller.user);
+    const changes: ProcChange[] = [];
+    const refused: { id: string; reason: string }[] = [];
+    for (const { cluster, proc } of this.targets(caller, request.ids, request.constraint)) {
+      const job: JobSnapshot = { id: { clusterId: proc.clusterId, procId: proc.procId }, status: proc.status, ad: this.wholeAd(cluster, proc) };
+      let result: TransitionResult;
+      if (request.action === 'hold') result = hold(job, reason, HoldReasonCode.UserRequest, 0, now);
+      else if (request.action === 'release') result = release(job, reason, now);
+      else result = remove(job, reason, now);
+      if (result.ok) changes.push(toProcChange(result));
+      else refused.push({ id: `${proc.clusterId}.${proc.procId}`, reason: result.message });
+    }
+    const applied = this.queue.changeProcs(changes, now);
+    const appliedIds = new Set(applied.map((c) => `${c.id.clusterId}.${c.id.procId}`));
+    for (const c of changes) {
+      const id = `${c.id.clusterId}.${c.id.procId}`;
+      if (!appliedIds.has(id)) refused.push({ id, reason: 'its state changed meanwhile; try again' });
+    }
+    this.retire(applied.filter((c) => c.status === JobStatus.Removed).map((c) => c.id));
+    return { changed: [...appliedIds], refused };
+  }
+
+  /** Removed (and completed) jobs leave the queue for history, with their whole ads. */
+  private retire(ids: readonly JobId[]): void {
+    if (ids.length === 0) return;
+    const ads: string[] = [];
+    const kept: JobId[] = [];
+    for (const id of ids) {
+      const cluster = this.queue.cluster(id.clusterId);
+      const proc = this.queue.proc(id);
+      if (cluster === undefined || proc === undefined) continue;
+      kept.push(id);
+      ads.push(printClassAd(this.wholeAd(cluster, proc)));
+    }
+    this.queue.moveToHistory(kept, ads, this.clock());
+  }
+
+  edit(caller: Caller, request: EditRequest): { id: string; attribute: string; value: string } {
+    const id = parseJobRef(request.id);
+    if (id.procId === undefined) throw new HtcError('USAGE', `job edit needs a job id like ${id.clusterId}.0`);
+    const editable = checkEditable(request.attribute);
+    if (!editable.ok) throw new HtcError(editable.reason === 'invalid-name' ? 'BAD_REQUEST' : 'FORBIDDEN', `edit: ${editable.message}`);
+    let node;
+    try {
+      node = parseExpression(request.expression, 'expression');
+    } catch (error) {
+      if (error instanceof ClassAdSyntaxError) throw new HtcError('BAD_REQUEST', `edit: ${error.describe()}`);
+      throw error;
+    }
+    const [target] = this.targets(caller, [request.id], undefined);
+    const proc = target!.proc;
+    let text = unparse(node);
+    if (/^(requirements|targetannexname)$/i.test(request.attribute)) {
+      // Keep the annex binding whatever the user writes.
+      const ad = this.wholeAd(target!.cluster, proc);
+      ad.set(request.attribute, node);
+      if (request.attribute.toLowerCase() === 'requirements') text = unparse(withAnnexRequirements(ad, target!.cluster.owner).get('Requirements')!);
+    }
+    const applied = this.queue.changeProcs([{
+      id: { clusterId: proc.clusterId, procId: proc.procId },
+      expectStatus: proc.status,
+      status: proc.status,
+      set: { [request.attribute]: text },
+      event: { kind: 'edited', data: JSON.stringify({ attribute: request.attribute, expression: text, by: caller.user }) },
+    }], this.clock());
+    if (applied.length === 0) throw new HtcError('CONFLICT', `job ${request.id} changed while being edited; try again`);
+    return { id: request.id, attribute: request.attribute, value: text };
+  }
+
+  counts(): ReturnType<JobQueue['statusCounts']> {
+    return this.queue.statusCounts();
+  }
+}
+
+/** A whole ad as condor_q -json prints one (one line). */
+function adJson(ad: ClassAd): string {
+  return writeJson(classAdToJson(ad));
+}
+
+/** How many procs of a factory cluster to keep made ahead while idle. */
+function materializeAhead(ad: ClassAd): number {
+  for (const name of ['JobMaterializeMaxIdle', 'JobMaterializeLimit']) {
+    const v: Value = ad.get(name) === undefined ? 0 : evaluate(ad.get(name)!, ad);
+    if (typeof v === 'number' && v > 0) return v;
+  }
+  return DEFAULT_MATERIALIZE_AHEAD;
+}
+
+export type { JobStatusCode };
+
+/** "12" or "12.3" as cluster and optional proc (core's parser, flattened). */
+export function parseJobRef(text: string): { clusterId: number; procId: number | undefined } {
+  const ref = parseRef(text);
+  return { clusterId: ref.clusterId, procId: ref.kind === 'proc' ? ref.procId : undefined };
+}

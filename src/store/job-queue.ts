@@ -1,0 +1,138 @@
+/**
+ * The job queue as the access point uses it: operations named for what the
+ * queue does, not for SQL. Every mutating operation is one transaction: when
+ * it returns, its effect is durable (survives `kill -9` of the AP) and
+ * complete (never half a cluster); when it throws, nothing changed.
+ *
+ * Jobs are stored as a cluster ad (once) plus per-proc differences. Procs of
+ * a cluster whose submit used late materialization may not exist as rows
+ * yet: `materializedCount` says how many do; the rest are made by
+ * `materializeProcs` from the cluster's factory (an opaque text the AP
+ * interprets; the store only keeps it).
+ */
+
+/** HTCondor's JobStatus numbers. */
+export const JobStatus = {
+  Idle: 1,
+  Running: 2,
+  Removed: 3,
+  Completed: 4,
+  Held: 5,
+  TransferringOutput: 6,
+} as const;
+export type JobStatusCode = (typeof JobStatus)[keyof typeof JobStatus];
+
+export interface JobId {
+  readonly clusterId: number;
+  readonly procId: number;
+}
+
+/** A cluster as submitted. Ads are new-syntax ClassAd text. */
+export interface NewCluster {
+  readonly owner: string;
+  /** Seconds since the epoch. */
+  readonly submittedAt: number;
+  /** The cluster ad text, without ClusterId (the queue assigns it and the AP adds it). */
+  readonly clusterAd: string;
+  readonly procCount: number;
+  /** Per-proc differences materialized at submit (procs 0..procs.length-1), new-syntax ad text each. */
+  readonly procs: readonly string[];
+  /** How to make the remaining procs (opaque to the store), or null if all are in `procs`. */
+  readonly factory: string | null;
+  readonly batchName: string | null;
+  readonly jobsetId: number | null;
+}
+
+export interface ClusterRecord {
+  readonly clusterId: number;
+  readonly owner: string;
+  readonly submittedAt: number;
+  readonly clusterAd: string;
+  readonly procCount: number;
+  readonly materializedCount: number;
+  readonly factory: string | null;
+  readonly batchName: string | null;
+  readonly jobsetId: number | null;
+}
+
+export interface ProcRecord {
+  readonly clusterId: number;
+  readonly procId: number;
+  readonly status: JobStatusCode;
+  /** When the job entered its status, seconds since the epoch. */
+  readonly enteredStatusAt: number;
+  /** The proc's differences from the cluster ad, new-syntax ad text. */
+  readonly diff: string;
+}
+
+/** An event in a job's life (also written to its user log by the AP). */
+export interface JobEvent {
+  readonly seq: number;
+  readonly clusterId: number;
+  readonly procId: number;
+  readonly time: number;
+  /** submit, execute, terminated, evicted, held, released, aborted, edited, ... */
+  readonly kind: string;
+  /** Event-specific details (JSON text). */
+  readonly data: string;
+}
+
+/** A change of one proc: its new status and the attributes to set in its differences. */
+export interface ProcChange {
+  readonly id: JobId;
+  /** The status the proc must have now, or the change is skipped (optimistic check). */
+  readonly expectStatus: JobStatusCode;
+  readonly status: JobStatusCode;
+  /** Attributes to set in the proc's differences, as name -> new-syntax expression text. */
+  readonly set: Readonly<Record<string, string>>;
+  readonly event: { readonly kind: string; readonly data: string };
+}
+
+export interface StatusCounts {
+  readonly idle: number;
+  readonly running: number;
+  readonly held: number;
+  readonly completed: number;
+  readonly removed: number;
+  readonly transferringOutput: number;
+}
+
+export interface JobFilter {
+  readonly owner?: string;
+  readonly clusterId?: number;
+  readonly jobsetId?: number;
+  readonly statuses?: readonly JobStatusCode[];
+}
+
+export interface JobQueue {
+  /**
+   * The id the next `submitCluster` will assign. The AP is the queue's only
+   * writer and calls both in one synchronous step, so the id holds (the
+   * cluster ad and `$(Cluster)` macros need it before the insert).
+   */
+  nextClusterId(): number;
+  /** Adds a cluster and its materialized procs (each with a submit event); returns its id. */
+  submitCluster(cluster: NewCluster, now: number): number;
+  /** Adds procs `from..from+diffs.length-1` of a factory cluster (submit events too). */
+  materializeProcs(clusterId: number, from: number, diffs: readonly string[], now: number): void;
+  cluster(clusterId: number): ClusterRecord | undefined;
+  proc(id: JobId): ProcRecord | undefined;
+  /** Clusters in id order (optionally one owner's), for listing. */
+  clusters(filter?: { owner?: string; jobsetId?: number }): ClusterRecord[];
+  /** Materialized procs matching the filter, in (cluster, proc) order; `limit` caps the result. */
+  procs(filter?: JobFilter, limit?: number): ProcRecord[];
+  /** Applies changes atomically; returns those applied (a change whose expectStatus no longer holds is skipped). */
+  changeProcs(changes: readonly ProcChange[], now: number): ProcChange[];
+  /** Per-status counts over materialized procs, optionally per owner; unmaterialized procs are not counted here. */
+  statusCounts(filter?: { owner?: string }): StatusCounts;
+  /** Moves finished (Completed/Removed) procs to history with their whole ad; returns how many. */
+  moveToHistory(ids: readonly JobId[], wholeAds: readonly string[], now: number): number;
+  /** History records, newest first. */
+  history(filter?: { owner?: string; clusterId?: number }, limit?: number): { id: JobId; completedAt: number; status: JobStatusCode; ad: string }[];
+  /** Events of one job, or all events after `afterSeq` (for user logs and watchers). */
+  events(filter: { id?: JobId; afterSeq?: number }, limit?: number): JobEvent[];
+  /** Jobsets: a name and owner grouping clusters. */
+  createJobset(name: string, owner: string, now: number): number;
+  jobsets(filter?: { owner?: string }): { jobsetId: number; name: string; owner: string; submittedAt: number }[];
+  close(): void;
+}
