@@ -8,7 +8,7 @@
  * listener, then the queue (every acknowledged change is already durable),
  * then removes the socket and access file.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,6 +22,8 @@ import { JobService } from './job-service.ts';
 
 export interface AccessPointOptions {
   readonly dir: string;
+  /** How often periodic policies are evaluated. Default 60 s ($HTC_POLICY_INTERVAL_MS overrides, for tests). */
+  readonly policyIntervalMs?: number;
   /** Domain of local identities; default: this host's name. */
   readonly domain?: string;
   readonly log?: (line: string) => void;
@@ -46,6 +48,17 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** Where the AP keeps how far it has written user logs. */
+const USER_LOG_SEQ_FILE = 'userlog.seq';
+
+function readFileOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+
 export function readAccessFile(dir: string): AccessFile | undefined {
   try {
     return JSON.parse(readFileSync(join(dir, ACCESS_FILE), 'utf8')) as AccessFile;
@@ -62,6 +75,10 @@ export class AccessPoint {
   private readonly dir: string;
   private readonly log: (line: string) => void;
   private materializeTimer: NodeJS.Timeout | undefined;
+  private policyTimer: NodeJS.Timeout | undefined;
+  private userLogTimer: NodeJS.Timeout | undefined;
+  /** Events up to this sequence number are in the user logs (kept in the AP dir across restarts). */
+  private userLogSeq = 0;
   private stopping = false;
 
   constructor(private readonly options: AccessPointOptions) {
@@ -92,7 +109,10 @@ export class AccessPoint {
       owner,
       status: () => this.status(),
       log: this.log,
-      onChange: () => this.scheduleMaterialize(),
+      onChange: () => {
+        this.scheduleMaterialize();
+        this.scheduleUserLogs();
+      },
     });
     rmSync(this.socketPath, { force: true });
     const server = createServer(api.handle);
@@ -108,7 +128,39 @@ export class AccessPoint {
     renameSync(tmp, join(this.dir, ACCESS_FILE));
     this.log(`access point serving ${this.socketPath} (pid ${process.pid})`);
     this.scheduleMaterialize();
+    this.userLogSeq = Number(readFileOr(join(this.dir, USER_LOG_SEQ_FILE), '0')) || 0;
+    this.scheduleUserLogs();
+    const interval = this.options.policyIntervalMs ?? (Number(process.env.HTC_POLICY_INTERVAL_MS) || 60_000);
+    this.policyTimer = setInterval(() => {
+      try {
+        if ((this.jobs?.applyPeriodicPolicies() ?? 0) > 0) this.scheduleUserLogs();
+      } catch (error) {
+        this.log(`evaluating periodic policies failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }, interval);
     return access;
+  }
+
+  /** Writes new queue events into the jobs' user logs, soon (coalescing bursts). */
+  private scheduleUserLogs(): void {
+    if (this.userLogTimer !== undefined || this.stopping) return;
+    this.userLogTimer = setTimeout(() => {
+      this.userLogTimer = undefined;
+      this.flushUserLogs();
+    }, 20);
+  }
+
+  private flushUserLogs(): void {
+    if (this.jobs === undefined) return;
+    try {
+      const seq = this.jobs.writeUserLogs(this.userLogSeq, (path, text) => appendFileSync(path, text), (m) => this.log(m));
+      if (seq !== this.userLogSeq) {
+        this.userLogSeq = seq;
+        writeFileSync(join(this.dir, USER_LOG_SEQ_FILE), `${seq}\n`);
+      }
+    } catch (error) {
+      this.log(`writing user logs failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 
   /** Makes procs of factory clusters in small steps, so requests are never kept waiting long. */
@@ -145,6 +197,9 @@ export class AccessPoint {
     if (this.stopping) return;
     this.stopping = true;
     if (this.materializeTimer !== undefined) clearTimeout(this.materializeTimer);
+    if (this.policyTimer !== undefined) clearInterval(this.policyTimer);
+    if (this.userLogTimer !== undefined) clearTimeout(this.userLogTimer);
+    this.flushUserLogs();
     const server = this.server;
     if (server !== undefined) {
       await new Promise<void>((done) => {

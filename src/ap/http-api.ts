@@ -11,6 +11,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { HtcError, httpStatusFor } from '../errors.ts';
 import { API_PREFIX, MAX_REQUEST_BYTES, asObject, parseActionRequest, parseEditRequest, parseListRequest, parseSubmitRequest } from '../protocol/api.ts';
 import { createChallenge, verifyChallenge, type Challenge } from '../auth/index.ts';
@@ -58,6 +59,13 @@ export class HttpApi {
       ['GET /jobs/status', (_caller, _body, query) => jobs.job(requiredQuery(query, 'id'))],
       ['POST /jobs/action', (caller, body) => jobs.act(caller, parseActionRequest(body))],
       ['POST /jobs/edit', (caller, body) => jobs.edit(caller, parseEditRequest(body))],
+      ['GET /jobs/log', (_caller, _body, query) => ({ text: jobs.jobLog(requiredQuery(query, 'id')) })],
+      ['GET /jobs/output', (_caller, _body, query) => {
+        const stream = requiredQuery(query, 'stream');
+        if (stream !== 'out' && stream !== 'err') throw new HtcError('BAD_REQUEST', 'stream must be out or err');
+        const id = requiredQuery(query, 'id');
+        return { text: readOutput(jobs.streamPath(id, stream), id) };
+      }],
       ['GET /jobs/history', (caller, _body, query) => jobs.history(caller, { all: query.get('all') === 'true', limit: Number(query.get('limit') ?? '1000') })],
     ]);
   }
@@ -131,6 +139,26 @@ export class HttpApi {
     }
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
     res.end(body);
+  }
+}
+
+/** The last MAX_OUTPUT_BYTES of a job's output file. */
+const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
+function readOutput(path: string, id: string): string {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    throw new HtcError('NOT_FOUND', `job ${id} has no output at ${path} yet (it has not run, or its output has not come back)`);
+  }
+  const start = Math.max(0, size - MAX_OUTPUT_BYTES);
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(size - start);
+    readSync(fd, buffer, 0, buffer.length, start);
+    return (start > 0 ? `[... ${start} earlier bytes not shown ...]\n` : '') + buffer.toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -18,7 +18,7 @@ import type {
 } from '../protocol/api.ts';
 import { SubmitDescription, SubmitError } from '../submit/index.ts';
 import {
-  HoldReasonCode, byUserReason, checkEditable, hold, parseJobRef as parseRef, release, remove, toProcChange, withAnnexRequirements,
+  HoldReasonCode, byUserReason, checkEditable, formatStoredEvent, hold, parseJobRef as parseRef, periodic, release, remove, toProcChange, withAnnexRequirements,
   type JobSnapshot, type TransitionResult,
 } from '../core/index.ts';
 import { JobStatus, type ClusterRecord, type JobId, type JobQueue, type JobStatusCode, type ProcChange, type ProcRecord } from '../store/index.ts';
@@ -345,6 +345,120 @@ export class JobService {
     }], this.clock());
     if (applied.length === 0) throw new HtcError('CONFLICT', `job ${request.id} changed while being edited; try again`);
     return { id: request.id, attribute: request.attribute, value: text };
+  }
+
+  /**
+   * Evaluates every queued job's periodic policies (PeriodicHold,
+   * PeriodicRelease, PeriodicRemove) and applies what they decide. Clusters
+   * whose policies are all the literal `false` are skipped without looking at
+   * their procs. Returns how many jobs changed.
+   */
+  applyPeriodicPolicies(): number {
+    const now = this.clock();
+    const changes: ProcChange[] = [];
+    for (const cluster of this.queue.clusters()) {
+      const ad = this.clusterAd(cluster);
+      const dynamic = (name: string): boolean => {
+        const node = ad.get(name);
+        return node === undefined || !(node.kind === 'literal' && node.value === false);
+      };
+      const procsMayDiffer = cluster.factory !== null || cluster.materializedCount > 0;
+      if (!['PeriodicHold', 'PeriodicRelease', 'PeriodicRemove'].some(dynamic) && !this.diffsHavePolicies(cluster, procsMayDiffer)) continue;
+      for (const proc of this.queue.procs({ clusterId: cluster.clusterId, statuses: [JobStatus.Idle, JobStatus.Running, JobStatus.Held] })) {
+        const job: JobSnapshot = { id: { clusterId: proc.clusterId, procId: proc.procId }, status: proc.status, ad: this.wholeAd(cluster, proc) };
+        const t = periodic(job, now);
+        if (t !== undefined) changes.push(toProcChange(t));
+      }
+    }
+    if (changes.length === 0) return 0;
+    const applied = this.queue.changeProcs(changes, now);
+    this.retire(applied.filter((c) => c.status === JobStatus.Removed).map((c) => c.id));
+    return applied.length;
+  }
+
+  /** Whether some proc of the cluster carries its own policy expressions (a per-proc periodic_*). */
+  private diffsHavePolicies(cluster: ClusterRecord, procsMayDiffer: boolean): boolean {
+    if (!procsMayDiffer) return false;
+    const [first] = this.queue.procs({ clusterId: cluster.clusterId }, 1);
+    return first !== undefined && /\bPeriodic(Hold|Release|Remove)\b/i.test(first.diff);
+  }
+
+  /**
+   * Appends the queue's events after `afterSeq` to the user logs of the
+   * jobs they belong to (the job's `UserLog`, as HTCondor writes it), and
+   * returns the last sequence number handled. Files that cannot be written
+   * are reported through `warn` and skipped: the queue is the record.
+   */
+  writeUserLogs(afterSeq: number, append: (path: string, text: string) => void, warn: (message: string) => void): number {
+    let last = afterSeq;
+    for (;;) {
+      const events = this.queue.events({ afterSeq: last }, 5000);
+      if (events.length === 0) return last;
+      const byFile = new Map<string, string>();
+      for (const e of events) {
+        last = e.seq;
+        const path = this.userLogOf(e.clusterId, e.procId);
+        if (path === undefined) continue;
+        const text = formatStoredEvent(e);
+        if (text !== undefined) byFile.set(path, (byFile.get(path) ?? '') + text);
+      }
+      for (const [path, text] of byFile) {
+        try {
+          append(path, text);
+        } catch (error) {
+          warn(`cannot write the user log ${path}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+    }
+  }
+
+  private userLogOf(clusterId: number, procId: number): string | undefined {
+    const cluster = this.queue.cluster(clusterId);
+    let node = cluster === undefined ? undefined : this.clusterAd(cluster).get('UserLog');
+    if (node === undefined) {
+      const proc = this.queue.proc({ clusterId, procId });
+      if (proc !== undefined && proc.diff.includes('UserLog')) node = parseClassAd(proc.diff).get('UserLog');
+      if (node === undefined) {
+        const past = this.queue.history({ clusterId }, 100000).find((h) => h.id.procId === procId);
+        if (past !== undefined) node = parseClassAd(past.ad).get('UserLog');
+      }
+    }
+    return node?.kind === 'literal' && typeof node.value === 'string' ? node.value : undefined;
+  }
+
+  /**
+   * Where one of a job's standard streams is written: `Out` or `Err`
+   * (relative to `Iwd`). Returned for the AP to read; the AP's spool
+   * will hold them once pilots transfer outputs back.
+   */
+  streamPath(ref: string, stream: 'out' | 'err'): string {
+    const id = parseJobRef(ref);
+    if (id.procId === undefined) throw new HtcError('USAGE', `job ${stream} needs a job id like ${id.clusterId}.0`);
+    const cluster = this.queue.cluster(id.clusterId);
+    const proc = cluster === undefined ? undefined : this.queue.proc({ clusterId: id.clusterId, procId: id.procId });
+    let ad: ClassAd | undefined;
+    if (cluster !== undefined && proc !== undefined) ad = this.wholeAd(cluster, proc);
+    else {
+      const past = this.queue.history({ clusterId: id.clusterId }, 100000).find((h) => h.id.procId === id.procId);
+      if (past !== undefined) ad = parseClassAd(past.ad);
+    }
+    if (ad === undefined) throw new HtcError('NOT_FOUND', `no job ${ref} in the queue or its history`);
+    const attr = stream === 'out' ? 'Out' : 'Err';
+    const node = ad.get(attr);
+    const file = node?.kind === 'literal' && typeof node.value === 'string' ? node.value : '/dev/null';
+    if (file === '/dev/null') throw new HtcError('NOT_FOUND', `job ${ref} sends its ${stream === 'out' ? 'output' : 'error output'} to /dev/null (set ${stream === 'out' ? 'output' : 'error'} = FILE in its submit file)`);
+    const iwd = ad.get('Iwd');
+    const base = iwd?.kind === 'literal' && typeof iwd.value === 'string' ? iwd.value : '/';
+    return file.startsWith('/') ? file : `${base.replace(/\/$/, '')}/${file}`;
+  }
+
+  /** One job's events as user log text (`htc job log ID`). */
+  jobLog(ref: string): string {
+    const id = parseJobRef(ref);
+    if (id.procId === undefined) throw new HtcError('USAGE', `job log needs a job id like ${id.clusterId}.0`);
+    const events = this.queue.events({ id: { clusterId: id.clusterId, procId: id.procId } });
+    if (events.length === 0) throw new HtcError('NOT_FOUND', `no job ${ref} (no events recorded for it)`);
+    return events.map((e) => formatStoredEvent(e) ?? '').join('');
   }
 
   counts(): ReturnType<JobQueue['statusCounts']> {

@@ -121,6 +121,14 @@ export class ApClient {
     return this.call('POST', '/jobs/edit', request);
   }
 
+  jobOutput(id: string, stream: 'out' | 'err'): Promise<{ text: string }> {
+    return this.call('GET', `/jobs/output?id=${encodeURIComponent(id)}&stream=${stream}`);
+  }
+
+  jobLog(id: string): Promise<{ text: string }> {
+    return this.call('GET', `/jobs/log?id=${encodeURIComponent(id)}`);
+  }
+
   history(options: { all?: boolean; limit?: number } = {}): Promise<HistoryEntry[]> {
     return this.call('GET', `/jobs/history?all=${options.all === true}&limit=${options.limit ?? 1000}`);
   }

@@ -166,6 +166,18 @@ const registerEdit: Register = (parent, ctx) => {
     });
 };
 
+function registerStream(verb: 'out' | 'err' | 'log', description: string): Register {
+  return (parent, ctx) => {
+    withDirOption(withJsonOption(parent.command(verb).description(description)))
+      .argument('<id>', 'the job (CLUSTER.PROC)')
+      .action(async (id: string, options: { json: boolean; dir?: string }) => {
+        const result = await withClient(options.dir, (c) => (verb === 'log' ? c.jobLog(id) : c.jobOutput(id, verb)));
+        if (options.json) ctx.stdout.write(`${JSON.stringify(result)}\n`);
+        else ctx.stdout.write(result.text);
+      });
+  };
+}
+
 export const JOB_MANAGEMENT_VERBS: readonly Register[] = [
   registerList,
   registerStatus,
@@ -174,4 +186,7 @@ export const JOB_MANAGEMENT_VERBS: readonly Register[] = [
   registerAction('release', 'release held jobs', 'released'),
   registerAction('remove', 'remove jobs from the queue (to history)', 'removed'),
   registerEdit,
+  registerStream('out', "a job's standard output"),
+  registerStream('err', "a job's standard error"),
+  registerStream('log', "a job's events, as HTCondor's user log writes them"),
 ];
