@@ -287,3 +287,65 @@ describe('evaluation never throws', () => {
     for (const text of odd) assert.doesNotThrow(() => evaluate(text), text);
   });
 });
+
+describe('MY.x and SELF.x select from the own ad like any select (§2.3, review finding)', () => {
+  it('MY.x and SELF.x walk the enclosing ads like any select', () => {
+    check('[a = 1; n = [b = self.a]].n.b', 1);
+    check('[a = 1; n = [b = MY.a]].n.b', 1);
+    check('[a = 1; n = [a = 2; b = MY.a]].n.b', 2);
+    const my = ad('[ limit = 10; inner = [ over = MY.limit + 1; deeper = [ x = SELF.limit ] ] ]');
+    check('inner.over', 11, my);
+    check('inner.deeper.x', 10, my);
+  });
+  it('but never reach the target', () => {
+    check('[a = 1; n = [b = MY.y]].n.b', UNDEFINED, null, ad('[ y = 2 ]'));
+    check('MY.y', UNDEFINED, ad('[ a = 1 ]'), ad('[ y = 2 ]'));
+  });
+});
+
+describe('TARGET and OTHER (§2.2, §5, review finding)', () => {
+  const my = ad('[ m = "mine"; viaTwice = TARGET.TARGET.m ]');
+  const target = ad('[ m = "theirs"; back = TARGET.TARGET.m ]');
+  it('TARGET.TARGET is MY: the target of the target side is the own ad', () => {
+    check('TARGET.TARGET.m', 'mine', my, target);
+    check('OTHER.TARGET.m', 'mine', my, target);
+    check('TARGET.TARGET.TARGET.m', 'theirs', my, target);
+    check('viaTwice', 'mine', my, target);
+    check('TARGET.back', 'theirs', my, target);
+  });
+  it('an attribute named target in an enclosing ad wins over the match target', () => {
+    check('[target = 5; b = [c = target]].b.c', 5);
+    check('[target = 5; b = [c = target]].b.c', 5, my, target);
+    check('[other = [m = "o"]; b = [c = OTHER.m]].b.c', 'o', my, target);
+    check('[target = [m = "t"]; b = [c = TARGET.m]].b.c', 't', my, target);
+    const nested = ad('[ target = [ m = "enclosing" ]; n = [ v = TARGET.m; w = target.m ] ]');
+    check('n.v', 'enclosing', nested, target);
+    check('n.w', 'enclosing', nested, target);
+  });
+  it('with no attribute of that name, TARGET still means the other side from a nested ad', () => {
+    check('[b = [c = TARGET.m]].b.c', 'theirs', my, target);
+    check('[b = [c = target]].b.c.m', 'theirs', my, target);
+  });
+});
+
+describe('the work limit of one evaluation (§2.5, review finding)', () => {
+  const doubling = (n: number): ClassAd => {
+    const a = new ClassAd().setValue('a0', 1);
+    for (let i = 1; i <= n; i++) a.set(`a${i}`, parseExpression(`a${i - 1} + a${i - 1}`));
+    return a;
+  };
+  it('exponential evaluation (a40 = a39 + a39) stops at the work limit with ERROR', () => {
+    const big = doubling(40);
+    const started = Date.now();
+    check('a40', ERROR, big);
+    assertValue(evaluateAttr(big, 'a40'), ERROR, 'evaluateAttr');
+    assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+    // The failure is not an ERROR value an expression could test for.
+    check('a40 =?= error', ERROR, big);
+  });
+  it('the limit is per outermost evaluation: work below it evaluates, again and again', () => {
+    const ok = doubling(15); // 2^15 attribute evaluations
+    for (let i = 0; i < 40; i++) check('a15', 2 ** 15, ok);
+    check('a14 + a14', 2 ** 15, ok);
+  });
+});

@@ -4,13 +4,24 @@
  *
  * Scoping follows HTCondor's non-strict rules: an unscoped name is looked up
  * in the expression's own ad, then its enclosing ads, then the TARGET ad.
- * `MY.x` / `SELF.x` look only in the own ad, `TARGET.x` / `OTHER.x` only in
- * the target, `PARENT.x` in the enclosing ad. An attribute found in the
- * target is evaluated with the two sides swapped (its MY is the target).
+ * `MY.x` / `SELF.x` select from the own ad: its attribute x, else (as any
+ * `ad.x` does) x of its enclosing ads, never the target. `TARGET.x` /
+ * `OTHER.x` select from the target, `PARENT.x` from the enclosing ad. An
+ * attribute found in the target is evaluated with the two sides swapped
+ * (its MY is the target, its TARGET the own ad).
+ *
+ * MY, SELF, PARENT, ROOT and TOPLEVEL are HTCondor's special names: an
+ * attribute of that name in the ad at hand wins, otherwise the name means
+ * that scope. TARGET and OTHER are not special in HTCondor's library (they
+ * resolve through the match context around the two ads), so an attribute
+ * named TARGET in the ad or any enclosing ad wins; only when none exists
+ * does TARGET mean the other side, seen from the ad at hand (the target of
+ * an ad on the target side is the own ad, so TARGET.TARGET is MY).
  *
  * Invariants: evaluation never throws (bad operands yield ERROR); an
  * attribute that refers back to itself, directly or through others,
- * evaluates to ERROR instead of recursing forever.
+ * evaluates to ERROR instead of recursing forever; so does an evaluation
+ * that does too much work (see MAX_ATTRIBUTE_EVALUATIONS).
  */
 import type { BinaryOp, Node } from './ast.ts';
 import { ClassAd, SCOPE_NAMES, type Attribute, type Compiled, type Env } from './classad.ts';
@@ -31,7 +42,8 @@ export type FunctionTable = ReadonlyMap<string, Builtin>;
 
 export const EMPTY_ENV: Env = { scope: null, target: null };
 
-function rootOf(ad: ClassAd | null): ClassAd | null {
+/** The outermost ad of `ad`'s enclosing chain. */
+export function rootOf(ad: ClassAd | null): ClassAd | null {
   let a = ad;
   while (a !== null && a.parent !== null) a = a.parent;
   return a;
@@ -44,7 +56,7 @@ function rootOf(ad: ClassAd | null): ClassAd | null {
  */
 const compiledTrees = new WeakMap<FunctionTable, WeakMap<Node, Compiled>>();
 
-function compileShared(node: Node, functions: FunctionTable): Compiled {
+export function compileShared(node: Node, functions: FunctionTable): Compiled {
   let byNode = compiledTrees.get(functions);
   if (byNode === undefined) compiledTrees.set(functions, (byNode = new WeakMap()));
   let compiled = byNode.get(node);
@@ -62,16 +74,32 @@ export const MAX_REFERENCE_DEPTH = 400;
 let activeEvaluations = 0;
 
 /**
- * Set when a circular reference or the depth limit is hit. As in HTCondor,
- * such a failure is not an ordinary ERROR value that `=?=` or `isError()`
- * could inspect: it fails every enclosing evaluation up to the outermost
- * one, which then yields ERROR and clears the flag.
+ * How many attribute evaluations one outermost evaluation may make before
+ * it fails. HTCondor bounds the work of an evaluation (10,000,000 node
+ * evaluations), so that `a1 = a0 + a0; ...; a40 = a39 + a39` (2^40
+ * evaluations) fails instead of running for days. We count attribute
+ * evaluations instead of nodes, which keeps the per-node hot path free of
+ * bookkeeping; an attribute's expression is typically a handful of nodes,
+ * so a million of them is the same order of work as HTCondor's budget,
+ * about a second here, and far above anything real ads need (a match
+ * evaluates tens).
+ */
+export const MAX_ATTRIBUTE_EVALUATIONS = 1_000_000;
+let evaluationsLeft = MAX_ATTRIBUTE_EVALUATIONS;
+
+/**
+ * Set when a circular reference, the depth limit or the work limit is hit.
+ * As in HTCondor, such a failure is not an ordinary ERROR value that `=?=`
+ * or `isError()` could inspect: it fails every enclosing evaluation up to
+ * the outermost one, which then yields ERROR and clears the flag.
  */
 let evaluationFailed = false;
 
 /** Runs one nested evaluation with the failure rules above. Never throws. */
 function guarded(compiled: Compiled, env: Env): Value {
-  if (activeEvaluations >= MAX_REFERENCE_DEPTH) {
+  if (activeEvaluations === 0) {
+    evaluationsLeft = MAX_ATTRIBUTE_EVALUATIONS; // a new outermost evaluation
+  } else if (activeEvaluations >= MAX_REFERENCE_DEPTH || --evaluationsLeft < 0) {
     evaluationFailed = true;
     return ERROR;
   }
@@ -119,8 +147,11 @@ export function evaluateAttribute(attr: Attribute, env: Env, functions: Function
   }
 }
 
-/** Env in which an attribute that lives in `ad` is evaluated, reached from `env`. */
-function envFor(ad: ClassAd, env: Env): Env {
+/**
+ * Env in which an attribute that lives in `ad` is evaluated, reached from
+ * `env`: MY and TARGET swap when `ad` is on the target side.
+ */
+export function envFor(ad: ClassAd, env: Env): Env {
   if (ad === env.scope) return env;
   const root = rootOf(ad);
   if (env.target !== null && root === rootOf(env.target)) return { scope: ad, target: rootOf(env.scope) };
@@ -147,24 +178,24 @@ function lookupUnscoped(key: string, env: Env, functions: FunctionTable): Value 
  * `ad.name` where ad is an evaluated ClassAd value: HTCondor's scope walk
  * started at `ad` (its own attributes, then its enclosing ads; no TARGET
  * fallback), with the special names resolved relative to `ad` when it has
- * no attribute of that name.
+ * no attribute of that name, and TARGET / OTHER when no ad on the way has.
  */
 function selectFrom(ad: ClassAd, key: string, env: Env, functions: FunctionTable): Value {
   const own = ad.lookupKey(key);
   if (own !== undefined) return evaluateAttribute(own, envFor(ad, env), functions);
-  const special = specialScope(key, ad, env);
+  const special = specialScope(key, ad);
   if (special !== NOT_SPECIAL) return special;
   for (let s = ad.parent; s !== null; s = s.parent) {
     const attr = s.lookupKey(key);
     if (attr !== undefined) return evaluateAttribute(attr, envFor(s, env), functions);
   }
-  return UNDEFINED;
+  return key === 'target' || key === 'other' ? targetOf(ad, env) : UNDEFINED;
 }
 
 const NOT_SPECIAL = Symbol('not a special name');
 
-/** What a special name means seen from `ad`: itself, its parent, its root, or the target. */
-function specialScope(key: string, ad: ClassAd | null, env: Env): Value | typeof NOT_SPECIAL {
+/** What one of HTCondor's special names means seen from `ad`: itself, its parent or its root. */
+function specialScope(key: string, ad: ClassAd | null): Value | typeof NOT_SPECIAL {
   switch (key) {
     case 'my':
     case 'self':
@@ -174,12 +205,22 @@ function specialScope(key: string, ad: ClassAd | null, env: Env): Value | typeof
     case 'root':
     case 'toplevel':
       return rootOf(ad) ?? UNDEFINED;
-    case 'target':
-    case 'other':
-      return env.target ?? UNDEFINED;
     default:
       return NOT_SPECIAL;
   }
+}
+
+/** The other side of the match seen from `ad`: the own ad for an ad on the target side. */
+function targetOf(ad: ClassAd | null, env: Env): Value {
+  if (env.target === null) return UNDEFINED;
+  if (ad !== null && rootOf(ad) === rootOf(env.target)) return rootOf(env.scope) ?? UNDEFINED;
+  return env.target;
+}
+
+/** Whether `ad` or an enclosing ad has an attribute named `key` (a scope name). */
+function shadowedInChain(ad: ClassAd | null, key: string): boolean {
+  for (let a = ad; a !== null; a = a.parent) if (a.shadowsScopeNames && a.lookupKey(key) !== undefined) return true;
+  return false;
 }
 
 function select(base: Value, key: string, env: Env, functions: FunctionTable): Value {
@@ -226,12 +267,21 @@ export function compile(node: Node, functions: FunctionTable): Compiled {
         const root = rootOf(env.scope);
         return root === null ? ERROR : selectFrom(root, key, env, functions);
       };
+      if (key === 'target' || key === 'other') return (env) => {
+        // Not special in HTCondor: an attribute of the name in the ad or an
+        // enclosing ad wins; otherwise it names the other side.
+        for (let ad = env.scope; ad !== null; ad = ad.parent) {
+          const attr = ad.lookupKey(key);
+          if (attr !== undefined) return evaluateAttribute(attr, ad === env.scope ? env : { scope: ad, target: env.target }, functions);
+        }
+        return targetOf(env.scope, env);
+      };
       if (SCOPE_NAMES.has(key)) return (env) => {
         // An attribute of the name in the ad itself wins; otherwise the name
         // means its scope (looked at before walking up, as HTCondor does).
         const own = env.scope?.lookupKey(key);
         if (own !== undefined) return evaluateAttribute(own, env, functions);
-        return specialScope(key, env.scope, env) as Value;
+        return specialScope(key, env.scope) as Value;
       };
       return (env) => lookupUnscoped(key, env, functions);
     }
@@ -240,22 +290,27 @@ export function compile(node: Node, functions: FunctionTable): Compiled {
       const base = node.base;
       if (base.kind === 'attr' && !base.absolute && !SCOPE_NAMES.has(key)) {
         const scope = base.name.toLowerCase();
-        // MY.x, TARGET.x and PARENT.x are compiled to direct lookups, unless
-        // the ad has an attribute of that name (then it is an ordinary select).
+        // MY.x, TARGET.x and PARENT.x are compiled to direct lookups of the
+        // common case (x in the ad itself), unless an attribute named like
+        // the scope shadows it (then it is an ordinary select).
         if (SELF_NAMES.has(scope)) return (env) => {
           const s = env.scope;
           if (s === null) return UNDEFINED;
           if (s.shadowsScopeNames && s.lookupKey(scope) !== undefined) return select(lookupUnscoped(scope, env, functions), key, env, functions);
           const attr = s.lookupKey(key);
-          return attr === undefined ? UNDEFINED : evaluateAttribute(attr, env, functions);
+          if (attr !== undefined) return evaluateAttribute(attr, env, functions);
+          return s.parent === null ? UNDEFINED : selectFrom(s, key, env, functions);
         };
         if (TARGET_NAMES.has(scope)) return (env) => {
+          const s = env.scope;
+          if (s !== null && (s.shadowsScopeNames || s.parent !== null) && shadowedInChain(s, scope)) {
+            return select(lookupUnscoped(scope, env, functions), key, env, functions);
+          }
           const t = env.target;
           if (t === null) return UNDEFINED;
-          const s = env.scope;
-          if (s !== null && s.shadowsScopeNames && s.lookupKey(scope) !== undefined) return select(lookupUnscoped(scope, env, functions), key, env, functions);
           const attr = t.lookupKey(key);
-          return attr === undefined ? UNDEFINED : evaluateAttribute(attr, { scope: t, target: rootOf(s) }, functions);
+          if (attr !== undefined) return evaluateAttribute(attr, { scope: t, target: rootOf(s) }, functions);
+          return t.parent === null ? UNDEFINED : selectFrom(t, key, env, functions);
         };
         if (scope === 'parent') return (env) => {
           const p = env.scope?.parent ?? null;

@@ -13,6 +13,7 @@ import { BUILTINS } from './functions/index.ts';
 import { parseExpression, parseOldRecord, parseRecord, parseRecords } from './parser.ts';
 import { UNDEFINED, type Value } from './value.ts';
 import { HtcError } from '../errors.ts';
+import { stripBom } from './lexer.ts';
 import { parseJsonClassAds } from './json.ts';
 
 export type { Node, BinaryOp, UnaryOp } from './ast.ts';
@@ -30,13 +31,35 @@ export { parseJsonClassAd, parseJsonClassAds, printJsonClassAds, classAdToJson, 
 /** The three textual forms of an ad. */
 export type AdSyntax = 'new' | 'old' | 'json';
 
-/** Which form a text is in: `[` starts new syntax, `{` or a JSON array JSON, else old. */
-export function detectSyntax(text: string): AdSyntax {
-  const body = text.replace(/^(?:\s|\/\/[^\n]*\n|#[^\n]*\n)*/, '');
-  if (body.startsWith('[')) {
-    // A JSON array of objects also starts with "[": look at what follows.
-    return /^\[\s*(?:\{|\])/.test(body) && !/^\[\s*\]\s*$/.test(body) ? 'json' : 'new';
+/** Where the text starts after white space and `//`, `/* *\/` and `#` comments. */
+function skipComments(text: string): number {
+  let i = 0;
+  for (;;) {
+    while (i < text.length && /\s/.test(text[i]!)) i++;
+    if (text.startsWith('//', i) || text[i] === '#') {
+      const end = text.indexOf('\n', i);
+      if (end < 0) return text.length;
+      i = end + 1;
+    } else if (text.startsWith('/*', i)) {
+      const end = text.indexOf('*/', i + 2);
+      if (end < 0) return i; // unterminated: leave it for the parser to report
+      i = end + 2;
+    } else {
+      return i;
+    }
   }
+}
+
+/**
+ * Which form a text is in, looking past a byte-order mark and leading
+ * comments: `{`, `[` followed by `{`, or exactly `[]` (an empty JSON array)
+ * is JSON; any other `[` starts new syntax (`[  ]` is an empty ad, and
+ * `[ ]` may be followed by more ads); anything else is old syntax.
+ */
+export function detectSyntax(text: string): AdSyntax {
+  const stripped = stripBom(text);
+  const body = stripped.slice(skipComments(stripped));
+  if (body.startsWith('[')) return /^\[\s*\{/.test(body) || body.trimEnd() === '[]' ? 'json' : 'new';
   return body.startsWith('{') ? 'json' : 'old';
 }
 
@@ -45,19 +68,23 @@ export function detectSyntax(text: string): AdSyntax {
  * ads by blank lines (as `condor_q -long` prints them).
  */
 export function parseClassAdsText(text: string, options: { syntax?: AdSyntax; file?: string } = {}): ClassAd[] {
-  const syntax = options.syntax ?? detectSyntax(text);
-  if (syntax === 'new') return parseClassAds(text, options.file);
-  if (syntax === 'json') return parseJsonClassAds(text, options.file);
+  const body = stripBom(text);
+  const syntax = options.syntax ?? detectSyntax(body);
+  if (syntax === 'new') return parseClassAds(body, options.file);
+  if (syntax === 'json') return parseJsonClassAds(body, options.file);
   const ads: ClassAd[] = [];
-  const lines = text.split('\n');
+  const lines = body.split('\n');
   let start = 0;
+  let hasAttributes = false;
   for (let i = 0; i <= lines.length; i++) {
-    if (i === lines.length || lines[i]!.trim() === '') {
-      if (lines.slice(start, i).some((l) => l.trim() !== '' && !l.trim().startsWith('#'))) {
-        // Keep line numbers true to the file: pad with the lines before this ad.
-        ads.push(new ClassAd(parseOldRecord('\n'.repeat(start) + lines.slice(start, i).join('\n'), options.file)));
-      }
+    const trimmed = i === lines.length ? '' : lines[i]!.trim();
+    if (trimmed === '') {
+      // Line numbers stay true to the file: the ad starts on line start + 1.
+      if (hasAttributes) ads.push(new ClassAd(parseOldRecord(lines.slice(start, i).join('\n'), options.file, start + 1)));
       start = i + 1;
+      hasAttributes = false;
+    } else if (!trimmed.startsWith('#')) {
+      hasAttributes = true;
     }
   }
   return ads;

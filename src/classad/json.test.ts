@@ -1,6 +1,7 @@
 /** The JSON form of ads (condor_q -json) and the eval value encoding. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { HtcError } from '../errors.ts';
 import {
   BUILTINS, ClassAdSyntaxError, evaluate, encodeTypedValue, parseClassAd, parseJsonClassAd, parseJsonClassAds,
   printClassAd, printJsonClassAds, Real,
@@ -66,5 +67,89 @@ describe('eval value encoding', () => {
   });
   it('writes reals with a decimal point so a reader can tell them from integers', () => {
     assert.equal(encodeTypedValue(evaluate('2.0'), BUILTINS), '{"type":"real","value":2.0}');
+  });
+});
+
+describe('JSON reader limits and strings (review findings)', () => {
+  const assertRefused = (text: string, message: RegExp, line: number, column: number): void => {
+    assert.throws(() => parseJsonClassAds(text, 'ads.json'), (e: unknown) => {
+      assert.ok(e instanceof ClassAdSyntaxError, String(e));
+      assert.match(e.message, message);
+      assert.deepEqual(e.position, { file: 'ads.json', line, column });
+      return true;
+    });
+  };
+
+  it('deeply nested JSON is a positioned syntax error, not a stack overflow', () => {
+    // With the outer object, the 400th "[" is level 401: past the limit (the parser's MAX_DEPTH).
+    const column = 6 + 399;
+    assertRefused(`{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`, /nests deeper than 400 levels/, 1, column);
+    assertRefused(`{"a":${'['.repeat(200000)}`, /nests deeper than 400 levels/, 1, column);
+    assertRefused(`{"a":${'{"b":'.repeat(5000)}1${'}'.repeat(5000)}}`, /nests deeper than 400 levels/, 1, 6 + 5 * 399);
+    // Nesting within the limit still reads.
+    const ok = parseJsonClassAd(`{"a": ${'['.repeat(399)}1${']'.repeat(399)}}`);
+    assert.equal(ok.size, 1);
+  });
+
+  it('nesting plus a tall "\\/Expr(...)\\/" is refused like a too-tall expression (tree height limit)', () => {
+    const tall = `\\/Expr(${Array(2990).fill('1').join(' + ')})\\/`;
+    assert.equal(parseJsonClassAd(`{"a": "${tall}"}`).size, 1);
+    assertRefused(`{"a": ${'['.repeat(20)}"${tall}"${']'.repeat(20)}}`, /value of "a" is more than 3000 levels deep/, 1, 7);
+  });
+
+  it('a plain string "/Expr(foo)/" stays a string through a JSON round trip (facts §4.3)', () => {
+    const ad = parseClassAd('[ s = "/Expr(foo)/"; t = "\\\\/Expr(x)\\\\/"; l = {"/Expr(1)/"}; e = foo + 1 ]');
+    const text = printJsonClassAds([ad]);
+    assert.match(text, /"s": "\/Expr\(foo\)\/"/);
+    assert.match(text, /"e": "\\\/Expr\(foo \+ 1\)\\\/"/);
+    const back = parseJsonClassAds(text)[0]!;
+    assert.equal(printClassAd(back), printClassAd(ad));
+    assert.equal(evaluate('s', back), '/Expr(foo)/');
+    // Only the raw \/ form is an expression, in either case of "Expr".
+    assert.equal(evaluate('a', parseJsonClassAd('{"a": "/Expr(1 + 1)/"}')), '/Expr(1 + 1)/');
+    assert.equal(evaluate('a', parseJsonClassAd('{"a": "\\/expr(1 + 1)\\/"}')), 2);
+    assert.equal(evaluate('a', parseJsonClassAd('{"a": "\\/Expr(1 + 1)/"}')), '/Expr(1 + 1)/');
+  });
+
+  it('a JSON string with \\u0000 is refused with its position (HTCondor refuses it)', () => {
+    assertRefused('{"a": "x\\u0000y"}', /NUL/, 1, 9);
+    assertRefused('{\n "a": ["ok", "\\U0000"]}', /NUL/, 2, 15);
+    assertRefused('{"a\\u0000": 1}', /NUL/, 1, 4);
+    // An escaped backslash followed by "u0000" is text, not a NUL.
+    assert.equal(evaluate('a', parseJsonClassAd('{"a": "\\\\u0000"}')), '\\u0000');
+  });
+
+  it('a leading byte-order mark is skipped', () => {
+    assert.equal(evaluate('a', parseJsonClassAd('\ufeff{"a": 1}')), 1);
+    assert.equal(parseJsonClassAds('\ufeff[{"a": 1}]').length, 1);
+  });
+
+  it('an attribute named __proto__ is an ordinary key in the JSON form and in the eval encoding', () => {
+    const ad = parseClassAd("[ __proto__ = 1; constructor = [ __proto__ = 2 ]; x = 3 ]");
+    const text = printJsonClassAds([ad]);
+    assert.deepEqual(JSON.parse(text), [JSON.parse('{"__proto__": 1, "constructor": {"__proto__": 2}, "x": 3}')]);
+    assert.equal(printClassAd(parseJsonClassAds(text)[0]!), printClassAd(ad));
+    const encoded = encodeTypedValue(evaluate('[ __proto__ = 1; b = 2 ]'), BUILTINS);
+    assert.equal(encoded, '{"type":"classad","value":{"__proto__":1,"b":2}}');
+  });
+});
+
+describe('eval value encoding: the evaluation context (review findings)', () => {
+  it('an ad value is encoded with the TARGET of its evaluation', () => {
+    const my = parseClassAd('[ need = 2; fits = TARGET.cpus >= need; n = [ c = TARGET.cpus ] ]');
+    const target = parseClassAd('[ cpus = 4; back = TARGET.need ]');
+    const env = { scope: my, target };
+    assert.deepEqual(JSON.parse(encodeTypedValue(my, BUILTINS, env)), { type: 'classad', value: { need: 2, fits: true, n: { c: 4 } } });
+    // An ad of the target side sees the own ad as its TARGET.
+    assert.deepEqual(JSON.parse(encodeTypedValue(target, BUILTINS, env)), { type: 'classad', value: { cpus: 4, back: 2 } });
+  });
+  it('an ad that contains itself has no JSON form: a clear error, not a stack overflow', () => {
+    for (const text of ['[ a = self ]', '[ a = { self } ]', '[ n = [ p = parent ] ]', '[ a = [ b = a ] ]', '[ a = [ b = a; c = a ] ]']) {
+      assert.throws(() => encodeTypedValue(evaluate(text), BUILTINS), (e: unknown) => {
+        assert.ok(e instanceof HtcError && e.code === 'CLASSAD_INVALID', `${text}: ${String(e)}`);
+        assert.match(e.message, /no JSON form|too large/);
+        return true;
+      }, text);
+    }
   });
 });

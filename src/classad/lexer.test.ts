@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Node } from './ast.ts';
-import { ERROR, Real, UNDEFINED, parseExpression, type Value } from './index.ts';
+import { ERROR, Real, UNDEFINED, evaluate, parseClassAdsText, parseExpression, type Value } from './index.ts';
 import { Lexer, type Token } from './lexer.ts';
 import { assertSyntaxError, assertValue, syntaxError } from './test-support.ts';
 
@@ -217,5 +217,30 @@ describe('lexer: operator tokens (§3.1)', () => {
     assert.deepEqual(t.map((x) => [x.text, x.line, x.column]), [
       ['a', 1, 1], ['+', 1, 3], ['"s"', 2, 3], ['{', 3, 2], ['1', 3, 3], ['}', 3, 4],
     ]);
+  });
+});
+
+describe('lexer: review findings', () => {
+  it('names like constructor, toString, valueOf, hasOwnProperty, __proto__ are names, not keywords', () => {
+    for (const name of ['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__', 'isPrototypeOf', 'toLocaleString']) {
+      assert.deepEqual(tokens(name).map((t) => t.type), ['name'], name);
+      assert.deepEqual(parseExpression(name), { kind: 'attr', name, absolute: false });
+      assertValue(evaluate(`[${name} = 3].${name}`), 3, name);
+      assertValue(evaluate(`[a = 1; ${name} = a + 1][${JSON.stringify(name)}]`), 2, name);
+    }
+  });
+  it('a backslash-newline inside a string counts the line, so later positions stay right', () => {
+    const t = tokens('"a\\\nb" x\n y');
+    assert.deepEqual(t.map((x) => [x.type, x.line, x.column]), [['string', 1, 1], ['name', 2, 4], ['name', 3, 2]]);
+    assert.equal(t[0]!.value, 'a\nb');
+    assertSyntaxError(() => parseExpression('"a\\\nb" +\n )'), 'after an escaped newline', 3, 2, /expected an expression/);
+  });
+  it('a raw NUL character in a string or quoted name is refused like an escaped one', () => {
+    assertSyntaxError(() => parseExpression('1 + "a\0b"'), 'raw NUL in a string', 1, 5, /NUL/);
+    assertSyntaxError(() => parseExpression("'a\0b'"), 'raw NUL in a name', 1, 1, /NUL/);
+    syntaxError(() => parseClassAdsText('A = "x\0"', { syntax: 'old' }), 'raw NUL in old syntax');
+  });
+  it('a leading byte-order mark is skipped', () => {
+    assert.deepEqual(tokens('\ufeffa + 1').map((t) => [t.text, t.line, t.column]), [['a', 1, 1], ['+', 1, 3], ['1', 1, 5]]);
   });
 });

@@ -30,14 +30,20 @@ export class ClassAdSyntaxError extends HtcError {
   }
 }
 
-const KEYWORDS: Record<string, TokenType> = {
-  true: 'true',
-  false: 'false',
-  undefined: 'undefined',
-  error: 'error',
-  is: 'is',
-  isnt: 'isnt',
-};
+/** Keywords by lower-case spelling; a Map, so names like `constructor` are never keywords. */
+const KEYWORDS: ReadonlyMap<string, TokenType> = new Map<string, TokenType>([
+  ['true', 'true'],
+  ['false', 'false'],
+  ['undefined', 'undefined'],
+  ['error', 'error'],
+  ['is', 'is'],
+  ['isnt', 'isnt'],
+]);
+
+/** `text` without a leading byte-order mark (editors on Windows write one). */
+export function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
 
 const SINGLE_CHAR_OPERATORS = new Set(['(', ')', '[', ']', '{', '}', ',', ';', '.', ':', '+', '-', '*', '/', '%', '^', '~']);
 
@@ -91,11 +97,15 @@ export class Lexer {
    *   is literal, except that `\"` is a quote character unless it ends the
    *   line. Quoted names keep their escapes (the printer escapes them).
    */
+  private readonly text: string;
+
   constructor(
-    private readonly text: string,
+    text: string,
     private readonly file?: string,
     private readonly oldStrings = false,
-  ) {}
+  ) {
+    this.text = stripBom(text);
+  }
 
   /** Where the next unread character is (after skipping nothing). */
   get offset(): number {
@@ -177,7 +187,7 @@ export class Lexer {
       while (end < s.length && isNameChar(s.charCodeAt(end))) end++;
       this.pos = end;
       const text = s.slice(start, end);
-      const kw = KEYWORDS[text.toLowerCase()];
+      const kw = KEYWORDS.get(text.toLowerCase());
       return { type: kw ?? 'name', text, line, column, offset: start };
     }
     if (isDigit(c) || (c === 46 && isDigit(s.charCodeAt(start + 1)))) {
@@ -255,6 +265,8 @@ export class Lexer {
         break;
       }
       if (c === 10) throw this.error(`newline in ${quote === 34 ? 'string' : 'quoted name'}: expected closing ${String.fromCharCode(quote)}`, { line, column });
+      // No NUL, written raw or escaped: no printer could write it back.
+      if (c === 0) throw this.error(`a ${quote === 34 ? 'string' : 'quoted name'} may not contain a NUL character`, { line, column });
       if (c === 92 && this.oldStrings && quote === 34) {
         if (s.charCodeAt(i + 1) === quote && !/^[ \t\r]*(\n|$)/.test(s.slice(i + 2, i + 200))) {
           out += String.fromCharCode(quote);
@@ -282,6 +294,13 @@ export class Lexer {
           case '?': out += '?'; break;
           case undefined:
             throw this.error('unterminated string: backslash at end of input', { line, column });
+          case '\n':
+            // An escaped newline is kept (unknown escapes keep the character);
+            // count the line so later positions stay right.
+            out += '\n';
+            this.line++;
+            this.lineStart = i;
+            break;
           default:
             if (e >= '0' && e <= '7') {
               // Octal escape \o, \oo or \ooo; a third digit only when the first is 0-3.

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Node } from './ast.ts';
-import { BUILTINS, ERROR, UNDEFINED, compileExpression, parseExpression, type Builtin, type Value } from './index.ts';
+import { BUILTINS, ERROR, UNDEFINED, compileExpression, evaluate, parseExpression, printValue, type Builtin, type Value } from './index.ts';
 import { AbsTime, ClassAd, RelTime, assertValue, check, describeValue, ev, list, r } from './test-support.ts';
 
 const INT64_MAX = 9223372036854775807n;
@@ -678,5 +678,36 @@ describe('parentheses and literals pass values through', () => {
     };
     assertValue(ev('9223372036854775807 + 1'), INT64_MIN, 'text');
     assertValue(compileExpression(node)({ scope: null, target: null }), INT64_MIN, 'tree');
+  });
+});
+
+describe('time arithmetic results a time cannot hold are ERROR (review finding)', () => {
+  const t = new ClassAd()
+    .setValue('rel', new RelTime(1))
+    .setValue('abs', new AbsTime(0, 0))
+    .setValue('late', new AbsTime(253402300799, 0)); // 9999-12-31T23:59:59Z
+  it('relTime arithmetic with a non-finite result is ERROR, so it never prints as "Infinity+NaN:NaN:NaN"', () => {
+    check('rel * 1e308 * 10', ERROR, t);
+    check('rel * real("INF")', ERROR, t);
+    check('rel * real("NaN")', ERROR, t);
+    check('rel / 1e-320', ERROR, t);
+    check('(rel * 1e300) + (rel * 1e300)', ERROR, t);
+    check('rel * 9007199254740991', new RelTime(9007199254740991), t);
+    check('rel * 9007199254740992', ERROR, t);
+  });
+  it('absTime arithmetic outside years 0000-9999 is ERROR', () => {
+    check('late + rel', ERROR, t);
+    check('late - rel', new AbsTime(253402300798, 0), t);
+    check('abs + rel * 1e15', ERROR, t);
+    check('abs - rel * 1e15', ERROR, t);
+    check('rel * 1e10 + abs', new AbsTime(1e10, 0), t);
+  });
+  it('every time arithmetic result prints as text that reads back', () => {
+    for (const text of ['rel * 1e10 + abs', 'abs - rel * 62167219200', 'rel * 9007199254740991', 'rel * 1e-7', '-(rel * 123456.5)']) {
+      const v = evaluate(text, t);
+      const printed = printValue(v);
+      assert.doesNotMatch(printed, /NaN|Infinity|e[+-]?\d/, `${text} printed as ${printed}`);
+      assertValue(evaluate(printed), v, `${text} printed as ${printed}`);
+    }
   });
 });

@@ -11,6 +11,7 @@
  */
 import type { BinaryOp, UnaryOp } from './ast.ts';
 import { ClassAd } from './classad.ts';
+import { absTimeOrError, relTimeOrError } from './time.ts';
 import {
   AbsTime, ERROR, INT64_MAX, INT64_MIN, ListValue, Real, RelTime, UNDEFINED,
   intFromBigInt, intToBigInt, isInt, numberOf,
@@ -118,27 +119,29 @@ export function realArithmetic(op: '+' | '-' | '*' | '/' | '%', x: number, y: nu
  * anything else with a time in it is ERROR.
  */
 function timeArithmetic(op: '+' | '-' | '*' | '/' | '%', a: Value, b: Value): Value {
+  // Results a time value cannot hold (not finite, beyond year 9999) are
+  // ERROR, so every time prints as text that reads back (see time.ts).
   const num = (v: Value): number | undefined => (isInt(v) || v instanceof Real ? numberOf(v) : undefined);
   if (op === '+') {
-    if (a instanceof AbsTime && b instanceof RelTime) return new AbsTime(a.seconds + Math.trunc(b.seconds), a.offset);
-    if (a instanceof RelTime && b instanceof AbsTime) return new AbsTime(b.seconds + Math.trunc(a.seconds), b.offset);
-    if (a instanceof RelTime && b instanceof RelTime) return new RelTime(a.seconds + b.seconds);
+    if (a instanceof AbsTime && b instanceof RelTime) return absTimeOrError(a.seconds + Math.trunc(b.seconds), a.offset);
+    if (a instanceof RelTime && b instanceof AbsTime) return absTimeOrError(b.seconds + Math.trunc(a.seconds), b.offset);
+    if (a instanceof RelTime && b instanceof RelTime) return relTimeOrError(a.seconds + b.seconds);
     return ERROR;
   }
   if (op === '-') {
-    if (a instanceof AbsTime && b instanceof AbsTime) return new RelTime(a.seconds - b.seconds);
-    if (a instanceof AbsTime && b instanceof RelTime) return new AbsTime(a.seconds - Math.trunc(b.seconds), a.offset);
-    if (a instanceof RelTime && b instanceof RelTime) return new RelTime(a.seconds - b.seconds);
+    if (a instanceof AbsTime && b instanceof AbsTime) return relTimeOrError(a.seconds - b.seconds);
+    if (a instanceof AbsTime && b instanceof RelTime) return absTimeOrError(a.seconds - Math.trunc(b.seconds), a.offset);
+    if (a instanceof RelTime && b instanceof RelTime) return relTimeOrError(a.seconds - b.seconds);
     return ERROR;
   }
   if (op === '*') {
     const n = a instanceof RelTime ? num(b) : num(a);
     const t = a instanceof RelTime ? a : b;
-    return t instanceof RelTime && n !== undefined ? new RelTime(t.seconds * n) : ERROR;
+    return t instanceof RelTime && n !== undefined ? relTimeOrError(t.seconds * n) : ERROR;
   }
   if (op === '/' && a instanceof RelTime) {
     const n = num(b);
-    return n === undefined || n === 0 ? ERROR : new RelTime(a.seconds / n);
+    return n === undefined || n === 0 ? ERROR : relTimeOrError(a.seconds / n);
   }
   return ERROR;
 }
@@ -284,7 +287,11 @@ export function unary(op: UnaryOp, v: Value): Value {
   }
 }
 
-/** The strict binary operators (all but && and ||, which short-circuit). */
+/**
+ * Any binary operator on two evaluated operands. The strict ones apply the
+ * ERROR/UNDEFINED rules; `&&` and `||` are here too, with the right operand
+ * already evaluated (the evaluator short-circuits them itself).
+ */
 export function binary(op: BinaryOp, a: Value, b: Value): Value {
   switch (op) {
     case '+':

@@ -16,7 +16,7 @@
  * the line and column of the offending token and what was expected there.
  */
 import type { BinaryOp, Node } from './ast.ts';
-import { ClassAdSyntaxError, Lexer, type Token } from './lexer.ts';
+import { ClassAdSyntaxError, Lexer, stripBom, type Token } from './lexer.ts';
 import { parseAbsTime, parseRelTime } from './time.ts';
 import { ERROR, Real, UNDEFINED, intFromBigInt } from './value.ts';
 
@@ -36,7 +36,7 @@ const BINARY_LEVELS: readonly (readonly BinaryOp[])[] = [
 const PRECEDENCE = new Map<string, number>(BINARY_LEVELS.flatMap((ops, level) => ops.map((op) => [op, level] as const)));
 
 /** How deep expressions may nest before the parser refuses (guards the JS stack). */
-const MAX_DEPTH = 400;
+export const MAX_DEPTH = 400;
 /** How tall a parsed tree may be, nesting and operator chains together. */
 export const MAX_HEIGHT = 3000;
 
@@ -363,16 +363,17 @@ export function parseRecords(text: string, file?: string): (readonly [string, No
 /**
  * Old syntax: one `Name = expression` per line; blank lines and lines whose
  * first non-blank character is `#` are skipped. Errors carry the line of the
- * file and the column within it.
+ * file and the column within it; `firstLine` is the file line `text` starts
+ * on (for an ad cut out of a longer file).
  */
-export function parseOldRecord(text: string, file?: string): (readonly [string, Node])[] {
+export function parseOldRecord(text: string, file?: string, firstLine = 1): (readonly [string, Node])[] {
   const attrs: (readonly [string, Node])[] = [];
-  const lines = text.split('\n');
+  const lines = stripBom(text).split('\n');
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!.replace(/\r$/, '');
     const trimmed = raw.trim();
     if (trimmed === '' || trimmed.startsWith('#')) continue;
-    const lineNo = i + 1;
+    const lineNo = firstLine + i;
     const m = /^(\s*)([A-Za-z_][A-Za-z0-9_.]*|'(?:[^'\\]|\\.)+')\s*=(?!=)/.exec(raw);
     if (m === null) {
       const col = raw.length - raw.trimStart().length + 1;

@@ -9,6 +9,7 @@ import {
   evaluate, parseClassAd, parseExpression, parseOldClassAd, printClassAd, printName, printOldClassAd, printReal,
   printString, printValue, unparse,
 } from './index.ts';
+import { HtcError } from '../errors.ts';
 import { ad } from './test-support.ts';
 
 const reprint = (text: string, syntax: 'new' | 'old' = 'new'): string => unparse(parseExpression(text), syntax);
@@ -263,5 +264,36 @@ describe('printing keeps meaning', () => {
     const printed = unparse(original);
     assert.equal(printValue(evaluate(original, five)), '5');
     assert.equal(printValue(evaluate(printed, five)), '5', `printed as ${printed}`);
+  });
+});
+
+describe('old syntax: strings it cannot write (review finding)', () => {
+  const refused = (a: ClassAd, name: string, reason: RegExp): void => {
+    assert.throws(() => printOldClassAd(a), (e: unknown) => {
+      assert.ok(e instanceof HtcError, String(e));
+      assert.equal(e.code, 'CLASSAD_INVALID');
+      assert.match(e.message, new RegExp(`^attribute ${name} cannot be written in old ClassAd syntax: `));
+      assert.match(e.message, reason);
+      assert.match(e.message, /use new syntax or JSON$/);
+      return true;
+    });
+  };
+  it('old syntax refuses a string it cannot write faithfully, naming the attribute', () => {
+    refused(ad('[ a = {"x\\\\", 1} ]'), 'a', /ends with a backslash/);
+    refused(ad('[ ok = 1; b = strcat("C:\\\\dir\\\\", "x") ]'), 'b', /ends with a backslash/);
+    refused(ad('[ c = "line\\nbreak" ]'), 'c', /newline/);
+    refused(ad('[ d = [ e = "x\\ry" ] ]'), 'd', /carriage return/);
+    refused(ad("[ 'odd name' = { \"\\n\" } ]"), "'odd name'", /newline/);
+    assert.throws(() => printValue('a\nb', 'old'), /cannot be written in old ClassAd syntax/);
+    assert.throws(() => unparse(parseExpression('f("x\\\\")'), 'old'), /cannot be written in old ClassAd syntax/);
+  });
+  it('a string ending in a backslash alone on its line still round-trips (the reader takes \\" at the line end as the close)', () => {
+    const a = ad('[ Iwd = "C:\\\\jobs\\\\"; Cmd = "run" ]');
+    const text = printOldClassAd(a);
+    assert.equal(text, 'Iwd = "C:\\jobs\\"\nCmd = "run"\n');
+    assert.equal(printClassAd(parseOldClassAd(text)), printClassAd(a));
+  });
+  it('strings with a backslash elsewhere, quotes and tabs still print', () => {
+    assert.equal(printOldClassAd(ad('[ a = {"x\\\\y", "q\\"", "t\\tu", "\\\\\\"" } ]')), 'a = { "x\\y","q\\"","t\tu","\\\\"" }\n');
   });
 });

@@ -8,10 +8,19 @@
  * reals as `%.16G` (plus `.0` when that looks like an integer), strings with
  * only `"` escaped, `=?=` as itself, and a top-level ad as `Name = expr` lines.
  *
- * Deliberate difference: where 16 significant digits do not give back the
- * same double, 17 are printed, so that parsing printed text always yields
- * the same value (HTCondor can lose the last bit there).
+ * Deliberate differences:
+ *   - where 16 significant digits do not give back the same double, 17 are
+ *     printed, so that parsing printed text always yields the same value
+ *     (HTCondor can lose the last bit there);
+ *   - old syntax has no escapes but `\"`, so some strings have no old form:
+ *     one holding a newline or carriage return (the reader is line-based),
+ *     and one ending in a backslash unless it closes its line (the reader
+ *     takes `\"` before more text as a quote). HTCondor prints these anyway
+ *     and cannot read them back; the old-syntax printer throws an HtcError
+ *     (CLASSAD_INVALID) instead, which `printOldClassAd` words as "attribute
+ *     X cannot be written in old ClassAd syntax: ...; use new syntax or JSON".
  */
+import { HtcError } from '../errors.ts';
 import type { Node } from './ast.ts';
 import { ClassAd } from './classad.ts';
 import { formatAbsTime, formatRelTime } from './time.ts';
@@ -67,23 +76,39 @@ export function printReal(x: number, syntax: Syntax = 'new'): string {
   return Number(s) === x ? s : formatE(x, 16);
 }
 
-const NEW_ESCAPES: Record<string, string> = {
-  '"': '\\"', '\\': '\\\\', '\n': '\\n', '\t': '\\t', '\r': '\\r',
-  '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\v': '\\v',
-};
+const NEW_ESCAPES: ReadonlyMap<string, string> = new Map([
+  ['"', '\\"'], ['\\', '\\\\'], ['\n', '\\n'], ['\t', '\\t'], ['\r', '\\r'],
+  ['\x07', '\\a'], ['\b', '\\b'], ['\f', '\\f'], ['\v', '\\v'],
+]);
 
 /** Backslash escapes for a quoted string or name: the quote, `\\`, and control characters. */
 function escapeText(s: string, quote: '"' | "'"): string {
   // eslint-disable-next-line no-control-regex
   return s.replace(/["'\\\x00-\x1f\x7f]/g, (c) => {
     if (c === '"' || c === "'") return c === quote ? `\\${c}` : c;
-    return NEW_ESCAPES[c] ?? `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`;
+    return NEW_ESCAPES.get(c) ?? `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`;
   });
 }
 
 export function printString(s: string, syntax: Syntax = 'new'): string {
-  if (syntax === 'old') return `"${s.replace(/"/g, '\\"')}"`;
+  if (syntax === 'old') return printOldString(s, false);
   return `"${escapeText(s, '"')}"`;
+}
+
+const CANNOT_WRITE_OLD = 'cannot be written in old ClassAd syntax';
+
+/**
+ * A string in old syntax (only `"` escaped), or an HtcError when the old
+ * reader would not read it back (see the header); `endsLine` says nothing
+ * follows the closing quote on its line.
+ */
+function printOldString(s: string, endsLine: boolean): string {
+  let problem: string | undefined;
+  if (s.includes('\n')) problem = 'contains a newline';
+  else if (s.includes('\r')) problem = 'contains a carriage return';
+  else if (!endsLine && s.endsWith('\\')) problem = 'ends with a backslash (read back as an escaped quote)';
+  if (problem !== undefined) throw new HtcError('CLASSAD_INVALID', `${CANNOT_WRITE_OLD}: a string ${problem}; use new syntax or JSON`);
+  return `"${s.replace(/"/g, '\\"')}"`;
 }
 
 export function printValue(v: Value, syntax: Syntax = 'new'): string {
@@ -156,7 +181,25 @@ export function printClassAd(ad: ClassAd): string {
   return printRecord(ad.entries(), 'new');
 }
 
-/** A whole ad in old syntax: one `Name = expr` line each, newline-terminated. */
+/**
+ * A whole ad in old syntax: one `Name = expr` line each, newline-terminated.
+ * Throws an HtcError (CLASSAD_INVALID) naming the attribute when a string
+ * in it has no old-syntax form (see the header).
+ */
 export function printOldClassAd(ad: ClassAd): string {
-  return ad.entries().map(([name, node]) => `${printName(name)} = ${unparse(node, 'old')}\n`).join('');
+  return ad.entries().map(([name, node]) => `${printName(name)} = ${unparseOldAttribute(name, node)}\n`).join('');
+}
+
+function unparseOldAttribute(name: string, node: Node): string {
+  try {
+    // A string alone on its line may end in a backslash: the reader takes
+    // `\"` at the end of a line as a backslash and the closing quote.
+    if (node.kind === 'literal' && typeof node.value === 'string') return printOldString(node.value, true);
+    return unparse(node, 'old');
+  } catch (error) {
+    if (error instanceof HtcError && error.message.startsWith(CANNOT_WRITE_OLD)) {
+      throw new HtcError('CLASSAD_INVALID', `attribute ${printName(name)} ${error.message}`);
+    }
+    throw error;
+  }
 }

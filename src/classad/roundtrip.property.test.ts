@@ -15,9 +15,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { BinaryOp, Node, UnaryOp } from './ast.ts';
+import { HtcError } from '../errors.ts';
 import {
   ClassAd, ClassAdSyntaxError, ERROR, Real, UNDEFINED, evaluate, intFromBigInt, parseClassAd, parseClassAds,
-  parseExpression, parseOldClassAd, printClassAd, printOldClassAd, unparse, type Value,
+  parseExpression, parseJsonClassAds, parseOldClassAd, printClassAd, printJsonClassAds, printOldClassAd, unparse, type Value,
 } from './index.ts';
 import { describeValue, sameValue } from './test-support.ts';
 
@@ -334,6 +335,60 @@ describe('round trip: ads', () => {
         assert.deepEqual(back.map(printClassAd), ads.map(printClassAd));
       }),
       { numRuns: 100 },
+    );
+  });
+});
+
+describe('round trip: strings old syntax or JSON could misread (review findings)', () => {
+  const names = fc.uniqueArray(plainName, { selector: (n) => n.toLowerCase(), maxLength: 4 });
+  const adOf = (tree: fc.Arbitrary<Node>): fc.Arbitrary<ClassAd> =>
+    names.chain((ns) => fc.tuple(...ns.map(() => tree)).map((values) => new ClassAd(ns.map((n, i) => [n, values[i]!] as const))));
+  /** Any string, often one with a line break, a trailing backslash or the look of a JSON expression. */
+  const trickyString = fc.oneof(
+    newString,
+    fc.constantFrom('a\\', '\\', 'x\n', '\r', '\\"', 'C:\\dir\\', '/Expr(x)/', '\\/Expr(1)\\/', '/Expr(', ')/'),
+    newString.map((s) => `/Expr(${s})/`),
+  );
+  const trickyTrees = trees({ str: trickyString, name: plainName, maxDepth: 3 }).map((t) => canon(t));
+  const trickyAds = adOf(fc.oneof(trickyTrees, trickyString.map((value): Node => ({ kind: 'literal', value }))));
+
+  it('old syntax: every ad prints as text that reads back the same, or is refused with CLASSAD_INVALID', () => {
+    fc.assert(
+      fc.property(trickyAds, (a) => {
+        let text: string;
+        try {
+          text = printOldClassAd(a);
+        } catch (e) {
+          assert.ok(e instanceof HtcError && e.code === 'CLASSAD_INVALID', `threw ${String(e)}`);
+          assert.match(e.message, /^attribute \S+ cannot be written in old ClassAd syntax/);
+          return;
+        }
+        const back = parseOrFail(text, (t) => ({ kind: 'record', attrs: parseOldClassAd(t).entries() }));
+        assert.equal(printOldClassAd(new ClassAd((back as Extract<Node, { kind: 'record' }>).attrs)), text);
+        assert.equal(printClassAd(new ClassAd((back as Extract<Node, { kind: 'record' }>).attrs)), printClassAd(a), text);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('JSON: print∘parse∘print = print, and string values stay strings', () => {
+    fc.assert(
+      fc.property(fc.array(trickyAds, { maxLength: 3 }), (ads) => {
+        const text = printJsonClassAds(ads);
+        let back: ClassAd[];
+        try {
+          back = parseJsonClassAds(text);
+        } catch (e) {
+          assert.fail(`${text}: ${String(e)}`);
+        }
+        assert.equal(printJsonClassAds(back), text);
+        ads.forEach((a, i) => {
+          for (const [name, node] of a.entries()) {
+            if (node.kind === 'literal' && typeof node.value === 'string') assert.deepEqual(back[i]!.get(name), node, `${name} in ${text}`);
+          }
+        });
+      }),
+      { numRuns: RUNS },
     );
   });
 });

@@ -7,11 +7,19 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { HtcError } from '../errors.ts';
 
-/** The text of a file named by the user; `what` says which argument named it. */
+/** `text` without a leading UTF-8 byte-order mark (some Windows editors write one). */
+function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/**
+ * The text of a file named by the user, without a leading byte-order mark;
+ * `what` says which argument named it.
+ */
 export function readTextFile(path: string, what: string, stdin?: NodeJS.ReadableStream): string | Promise<string> {
-  if (path === '-' && stdin !== undefined) return readAll(stdin);
+  if (path === '-' && stdin !== undefined) return readAll(stdin).then(stripBom);
   try {
-    return readFileSync(path, 'utf8');
+    return stripBom(readFileSync(path, 'utf8'));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new HtcError('FILE_NOT_FOUND', `${what}: no such file: ${path}`);

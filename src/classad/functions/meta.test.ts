@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { BUILTINS, compileExpression, parseExpression, printValue, type Builtin, type FunctionTable } from '../index.ts';
 import { show } from './testing.ts';
 
 const check = (cases: [string, string, string?][]): void => {
@@ -88,4 +89,17 @@ describe('debug', () => {
     ['debug(undefined)', 'undefined'],
     ['debug()', 'error'],
   ]);
+});
+
+describe('eval with another function table (review finding: the compiled-tree cache ignored the table)', () => {
+  it('the same eval text compiles separately for each function table', () => {
+    const withF = (result: number): FunctionTable => {
+      const f: Builtin = () => result;
+      return new Map([...BUILTINS, ['f', f]]);
+    };
+    const expr = parseExpression('eval("f() + 1")');
+    assert.equal(compileExpression(expr, withF(1))({ scope: null, target: null }), 2);
+    assert.equal(compileExpression(expr, withF(10))({ scope: null, target: null }), 11);
+    assert.equal(printValue(compileExpression(expr, BUILTINS)({ scope: null, target: null })), 'error');
+  });
 });

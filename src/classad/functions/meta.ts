@@ -10,24 +10,20 @@
  * evaluation depth limit does.
  */
 import type { Node } from '../ast.ts';
-import { ClassAd, type Env } from '../classad.ts';
-import { type Builtin, type FunctionTable } from '../evaluate.ts';
+import { ClassAd, SCOPE_NAMES, type Env } from '../classad.ts';
+import { compileShared, envFor, type Builtin, type FunctionTable } from '../evaluate.ts';
 import { booleanEquivalent } from '../operators.ts';
 import { parseExpression } from '../parser.ts';
 import { unparse as unparseNode } from '../printer.ts';
-import { ERROR, ListValue, Real, UNDEFINED, type Value } from '../value.ts';
+import { ERROR, ListValue, UNDEFINED, type Value } from '../value.ts';
 import { compilePattern } from './regex.ts';
-import { compiledOf, SmallCache, toStringValue, type Entry } from './support.ts';
+import { SmallCache, toStringValue, type Entry } from './support.ts';
 
 const ifThenElse: Builtin = (args, env) => {
   if (args.length !== 3) return ERROR;
   const c = args[0]!(env);
-  let choice: boolean;
-  if (typeof c === 'boolean') choice = c;
-  else if (typeof c === 'number') choice = c !== 0;
-  else if (typeof c === 'bigint') choice = c !== 0n;
-  else if (c instanceof Real) choice = c.v !== 0;
-  else return c === UNDEFINED ? UNDEFINED : ERROR;
+  const choice = booleanEquivalent(c);
+  if (choice === undefined) return c === UNDEFINED ? UNDEFINED : ERROR;
   return choice ? args[1]!(env) : args[2]!(env);
 };
 
@@ -52,7 +48,7 @@ const evalFn: Builtin = (args, env, site) => {
   if (evalDepth >= MAX_EVAL_DEPTH) return ERROR;
   evalDepth++;
   try {
-    return compiledOf(node, site.functions)(env);
+    return compileShared(node, site.functions)(env);
   } finally {
     evalDepth--;
   }
@@ -74,8 +70,6 @@ const unparse: Builtin = (args, env, site) => {
   const attr = env.scope.lookupKey(arg.name.toLowerCase());
   return attr === undefined ? '' : unparseNode(attr.node);
 };
-
-const SCOPE_NAMES = new Set(['my', 'self', 'target', 'other', 'parent', 'root', 'toplevel']);
 
 /** Whether an unscoped name resolves in the ad or its enclosing ads. */
 function definedIn(ad: ClassAd | null, key: string): ClassAd | undefined {
@@ -201,13 +195,6 @@ const unresolved: Builtin = (args, env, site) => {
   });
 };
 
-/** The root of an ad's enclosing chain. */
-function rootOf(ad: ClassAd | null): ClassAd | null {
-  let a = ad;
-  while (a !== null && a.parent !== null) a = a.parent;
-  return a;
-}
-
 /** evalInEachContext / countMatches: the expression, dereferenced if it names an attribute. */
 function contextExpression(site: Parameters<Builtin>[2], env: Env, functions: FunctionTable): (env: Env) => Value {
   const node = site.args[0]!;
@@ -222,15 +209,13 @@ function contextExpression(site: Parameters<Builtin>[2], env: Env, functions: Fu
     const attr = ad?.lookupKey(node.name.toLowerCase());
     if (attr !== undefined) target = attr.node;
   }
-  return compiledOf(target, functions);
+  return compileShared(target, functions);
 }
 
 /** Evaluates `expr` with the nested ad as its scope (its TARGET is the other side of a match). */
 function inContext(expr: (env: Env) => Value, env: Env, item: Value): Value {
   if (!(item instanceof ClassAd)) return item === UNDEFINED ? UNDEFINED : ERROR;
-  const root = rootOf(item);
-  const target = env.target !== null && root === rootOf(env.target) ? rootOf(env.scope) : env.target;
-  return expr({ scope: item, target });
+  return expr(envFor(item, env));
 }
 
 function evalInEach(count: boolean): Builtin {

@@ -77,3 +77,13 @@ describe('regexpMember', () => {
     assert.equal(show('regexpMember("(", {"a"})'), 'false');
   });
 });
+
+describe('POSIX class names from the pattern are looked up safely (review finding)', () => {
+  check([
+    ['regexp("[[:alpha:]]+", "abc")', 'true'],
+    ['regexp("[[:constructor:]]", "c")', 'error'],
+    ['regexp("[[:toString:]]", "t")', 'error'],
+    ['regexp("[[:__proto__:]]", "_")', 'error'],
+    ['regexp("[[:hasOwnProperty:]]", "h")', 'error'],
+  ]);
+});

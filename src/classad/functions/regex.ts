@@ -29,11 +29,12 @@ export interface RegexOptions {
   readonly extended: boolean;
 }
 
-const POSIX_CLASSES: Record<string, string> = {
+/** POSIX class names (from user patterns) to ranges; a Map, so `[[:constructor:]]` is no class. */
+const POSIX_CLASSES: ReadonlyMap<string, string> = new Map(Object.entries({
   alpha: 'A-Za-z', digit: '0-9', alnum: 'A-Za-z0-9', upper: 'A-Z', lower: 'a-z',
   space: ' \\t\\n\\r\\f\\v', blank: ' \\t', punct: '!-\\/:-@\\[-`{-~', xdigit: '0-9A-Fa-f',
   word: 'A-Za-z0-9_', cntrl: '\\x00-\\x1f\\x7f', print: ' -~', graph: '!-~', ascii: '\\x00-\\x7f',
-};
+}));
 
 const escapeLiteral = (s: string): string => s.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
 
@@ -93,7 +94,7 @@ export function translatePattern(pattern: string, opts: RegexOptions): string | 
           let name = pattern.slice(i + 2, end);
           const negated = name.startsWith('^');
           if (negated) name = name.slice(1);
-          const cls = POSIX_CLASSES[name];
+          const cls = POSIX_CLASSES.get(name);
           if (cls === undefined || negated) return undefined;
           out += cls;
           i = end + 2;

@@ -7,9 +7,8 @@
  * UNDEFINED or ERROR exactly as HTCondor's conversion does (UNDEFINED stays
  * UNDEFINED, everything unconvertible is ERROR).
  */
-import type { Node } from '../ast.ts';
 import { ClassAd } from '../classad.ts';
-import { compile, type Builtin, type Compiled, type FunctionTable } from '../evaluate.ts';
+import type { Builtin } from '../evaluate.ts';
 import { printValue } from '../printer.ts';
 import { formatAbsTime, formatRelTime } from '../time.ts';
 import {
@@ -20,7 +19,7 @@ import {
 export type Entry = readonly [string, Builtin];
 
 /** The size-suffix factors HTCondor's string-to-number conversions honour (B, K, M, G, T). */
-const FACTORS: Record<string, number> = { B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+const FACTORS: ReadonlyMap<string, number> = new Map([['B', 1], ['K', 1024], ['M', 1024 ** 2], ['G', 1024 ** 3], ['T', 1024 ** 4]]);
 
 /** `isspace` in the C locale. */
 export function isCSpace(c: string | undefined): boolean {
@@ -85,7 +84,7 @@ export function toIntegerValue(v: Value): Int | typeof UNDEFINED | typeof ERROR 
     const { value, end } = strtod(v);
     const truncated = intFromNumber(Math.trunc(value));
     if (end === 0 && truncated === 0) return ERROR;
-    const factor = FACTORS[(v[end] ?? '').toUpperCase()] ?? 1;
+    const factor = FACTORS.get((v[end] ?? '').toUpperCase()) ?? 1;
     return factor === 1 ? truncated : intFromNumber(Math.trunc(Number(truncated) * factor));
   }
   if (v === UNDEFINED) return UNDEFINED;
@@ -103,7 +102,7 @@ export function toRealNumber(v: Value): number | typeof UNDEFINED | typeof ERROR
   if (typeof v === 'string') {
     const { value, end } = strtod(v);
     if (end === 0 && value === 0) return ERROR;
-    const factor = FACTORS[(v[end] ?? '').toUpperCase()] ?? 1;
+    const factor = FACTORS.get((v[end] ?? '').toUpperCase()) ?? 1;
     return value * factor;
   }
   if (v === UNDEFINED) return UNDEFINED;
@@ -117,21 +116,6 @@ export function toCInt(v: Int): number {
 
 export function isUndefinedOrError(v: Value): v is typeof UNDEFINED | typeof ERROR {
   return v === UNDEFINED || v === ERROR;
-}
-
-// ---------------------------------------------------------------------------
-// Compiling trees that functions look at unevaluated (eval, evalInEachContext).
-
-const compiledTrees = new WeakMap<Node, Compiled>();
-
-/** The compiled form of a tree, compiled once per tree. */
-export function compiledOf(node: Node, functions: FunctionTable): Compiled {
-  let c = compiledTrees.get(node);
-  if (c === undefined) {
-    c = compile(node, functions);
-    compiledTrees.set(node, c);
-  }
-  return c;
 }
 
 /** A bounded map that forgets its oldest entry when full (for parsed patterns and texts). */

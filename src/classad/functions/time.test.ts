@@ -130,3 +130,25 @@ describe('getYear and the other field getters', () => {
     assert.equal(typeof ev('getHours(currentTime())'), 'number');
   });
 });
+
+describe('times a time value cannot hold are ERROR, so printing always reads back (review finding)', () => {
+  check([
+    ['relTime(real("INF"))', 'error'],
+    ['relTime(-real("INF"))', 'error'],
+    ['relTime(real("NaN"))', 'error'],
+    ['relTime(1e300)', 'error'],
+    ['relTime("99999999999999999999+00:00:00")', 'error'],
+    ['absTime(relTime(1e15))', 'error'],
+    ['absTime(0, 360000)', 'error'],
+    ['absTime(0, 359940)', 'absTime("1970-01-05T03:59:00+99:59")'],
+    ['absTime("9999-12-31T23:59:59Z")', 'absTime("9999-12-31T23:59:59-00:00")'],
+    ['absTime("9999-12-31T23:59:59-01:00")', 'absTime("9999-12-31T23:59:59-01:00")'],
+    ['absTime("9999-12-31T23:59:60Z")', 'error'],
+    ['relTime(1e-7)', 'relTime("0.0000001")'],
+  ]);
+  it('years 0000-0099 are those years, not 1900-1999', () => {
+    assert.equal(show('absTime("0050-06-01T00:00:00Z")'), 'absTime("0050-06-01T00:00:00-00:00")');
+    assert.equal(show('absTime("0000-01-01T00:00:00Z") < absTime("1900-01-01T00:00:00Z")'), 'true');
+    assert.equal(show('formatTime([Year = 50; Month = 6; Day = 1], "%Y-%m-%d %a")'), '"50-06-01 Wed"'); // proleptic Gregorian, as glibc
+  });
+});

@@ -19,7 +19,7 @@
  */
 import { evaluateAttribute, type Builtin, type FunctionTable } from '../evaluate.ts';
 import { ClassAd } from '../classad.ts';
-import { localOffset, parseAbsTime, parseRelTime } from '../time.ts';
+import { absTimeOrError, localOffset, parseAbsTime, parseRelTime, relTimeOrError, utcMillis } from '../time.ts';
 import { AbsTime, ERROR, Real, RelTime, UNDEFINED, type Value } from '../value.ts';
 import { adOf, toCInt, toIntegerValue, type Entry } from './support.ts';
 
@@ -48,7 +48,7 @@ function tmFromWall(wallSeconds: number): Tm {
     min: d.getUTCMinutes(),
     sec: d.getUTCSeconds(),
     wday: d.getUTCDay(),
-    yday: Math.floor((Date.UTC(year, d.getUTCMonth(), d.getUTCDate()) - Date.UTC(year, 0, 1)) / 86400000),
+    yday: Math.floor((utcMillis(year, d.getUTCMonth(), d.getUTCDate()) - utcMillis(year, 0, 1)) / 86400000),
   };
 }
 
@@ -125,13 +125,13 @@ function convTime(relative: boolean): Builtin {
       else if (o instanceof RelTime) offset = Math.trunc(o.seconds);
       else return ERROR;
     }
-    const absolute = (secs: number): Value => new AbsTime(secs, offset ?? localOffset(secs));
+    const absolute = (secs: number): Value => absTimeOrError(secs, offset ?? localOffset(secs));
     if (v === UNDEFINED) return UNDEFINED;
     if (typeof v === 'number' || typeof v === 'bigint') {
       const secs = toCInt(v);
       return relative ? new RelTime(secs) : absolute(secs);
     }
-    if (v instanceof Real) return relative ? new RelTime(v.v) : absolute(Math.trunc(v.v) | 0);
+    if (v instanceof Real) return relative ? relTimeOrError(v.v) : absolute(Math.trunc(v.v) | 0);
     if (typeof v === 'string') return relative ? new RelTime(0) : v; // HTCondor's switch falls through
     if (v instanceof AbsTime) return relative ? new RelTime(v.seconds) : v;
     if (v instanceof RelTime) return relative ? v : absolute(Math.trunc(v.seconds));
@@ -211,9 +211,9 @@ const sp2 = (n: number): string => String(n).padStart(2, ' ');
 
 /** Day of week (0 = Sunday) and day of year (0-based) of a civil date, any field ranges normalized. */
 function dayNumbers(year: number, mon0: number, mday: number): { wday: number; yday: number } {
-  const t = Date.UTC(year, mon0, mday);
+  const t = utcMillis(year, mon0, mday);
   const d = new Date(t);
-  return { wday: d.getUTCDay(), yday: Math.round((t - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86400000) };
+  return { wday: d.getUTCDay(), yday: Math.round((t - utcMillis(d.getUTCFullYear(), 0, 1)) / 86400000) };
 }
 
 /** ISO 8601 week-based year and week number. */
@@ -266,7 +266,7 @@ export function strftime(format: string, tm: Tm): string {
       case 'r': out += strftime('%I:%M:%S %p', tm); break;
       case 'R': out += strftime('%H:%M', tm); break;
       case 's': {
-        const wall = Date.UTC(tm.year, tm.mon, tm.mday, tm.hour, tm.min, tm.sec) / 1000;
+        const wall = utcMillis(tm.year, tm.mon, tm.mday, tm.hour, tm.min, tm.sec) / 1000;
         out += String(wall - localOffset(wall));
         break;
       }

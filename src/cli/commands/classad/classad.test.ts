@@ -175,3 +175,81 @@ describe('htc classad format', () => {
     assert.match(r.stderr, /--to: expected one of new, old, json, got "xml"/);
   });
 });
+
+describe('htc classad: review findings', () => {
+  it('eval --json encodes an ad value with the TARGET of --target', () => {
+    writeFileSync(file('j.ad'), '[ need = 2; fits = TARGET.cpus >= need; slotName = TARGET.name ]\n');
+    writeFileSync(file('s.ad'), '[ cpus = 4; name = "slot1" ]\n');
+    const r = htc(['classad', 'eval', '--json', '--ad', file('j.ad'), '--target', file('s.ad'), 'MY', 'TARGET']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown), [
+      { type: 'classad', value: { need: 2, fits: true, slotName: 'slot1' } },
+      { type: 'classad', value: { cpus: 4, name: 'slot1' } },
+    ]);
+    const jsonl = htc(['classad', 'eval', '--jsonl'], `${JSON.stringify({ expr: 'MY', ad: '[ t = TARGET.x ]', target: '[ x = 7 ]' })}\n`);
+    assert.deepEqual(JSON.parse(jsonl.stdout), { type: 'classad', value: { t: 7 } });
+  });
+
+  it('eval --jsonl answers lines with deeply nested JSON ads or self-containing values and goes on', () => {
+    const deep = `{"a": ${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    const requests = [
+      JSON.stringify({ expr: 'a', ad: deep, syntax: 'json' }),
+      JSON.stringify({ expr: '[ a = self ]' }),
+      JSON.stringify({ expr: '1 + 1' }),
+    ].join('\n');
+    const r = htc(['classad', 'eval', '--jsonl'], `${requests}\n`);
+    assert.equal(r.status, 0, r.stderr);
+    const answers = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(answers.length, 3);
+    assert.match(String(answers[0]!.parse_error), /^ad:1:406: JSON nests deeper than 400 levels/);
+    assert.match(String(answers[1]!.parse_error), /contains itself/);
+    assert.deepEqual(answers[2], { type: 'integer', value: 2 });
+  });
+
+  it('eval --jsonl and match --jsonl turn an unexpected exception (stack overflow) into an answer and go on', () => {
+    // A tiny JS stack makes parsing a 390-deep expression overflow: a bug-like
+    // failure the limits do not catch, which must still answer its line.
+    const deep = `${'('.repeat(390)}1${')'.repeat(390)}`;
+    const run = (args: string[], input: string): { status: number | null; lines: Record<string, unknown>[] } => {
+      const p = spawnSync(process.execPath, ['--stack-size=150', bin, ...args], { encoding: 'utf8', input });
+      return { status: p.status, lines: p.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) };
+    };
+    const ev = run(['classad', 'eval', '--jsonl'], `${JSON.stringify({ expr: deep })}\n${JSON.stringify({ expr: '1 + 1' })}\n`);
+    assert.equal(ev.status, 0);
+    assert.equal(ev.lines.length, 2);
+    // With a larger stack than expected the line simply evaluates; either way it is answered.
+    if (ev.lines[0]!.type === 'error') assert.match(String(ev.lines[0]!.parse_error), /^internal error: RangeError/);
+    else assert.deepEqual(ev.lines[0], { type: 'integer', value: 1 });
+    assert.deepEqual(ev.lines[1], { type: 'integer', value: 2 });
+
+    const job = JSON.stringify({ job: `[ Requirements = ${deep} ]`, machine: '[ Requirements = true ]' });
+    const ok = JSON.stringify({ job: '[ Requirements = true ]', machine: '[ Requirements = true ]' });
+    const m = run(['classad', 'match', '--jsonl'], `${job}\n${ok}\n`);
+    assert.equal(m.status, 0);
+    assert.equal(m.lines.length, 2);
+    if ('error' in m.lines[0]!) assert.match(String(m.lines[0].error), /^internal error: RangeError/);
+    assert.deepEqual(m.lines[1], { match: true, jobRequirements: true, machineRequirements: true });
+  });
+
+  it('format reads a new-syntax file whose first ad is empty, one starting with a comment, and one with a BOM', () => {
+    writeFileSync(file('empty-first.ad'), '[ ]\n[ a = 1 ]\n');
+    let r = htc(['classad', 'format', file('empty-first.ad'), '--to', 'new']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '[  ]\n[ a = 1 ]\n');
+    writeFileSync(file('comment.ad'), '/* a job */\n[ a = 1 ]\n');
+    r = htc(['classad', 'format', file('comment.ad'), '--to', 'new']);
+    assert.equal(r.stdout, '[ a = 1 ]\n', r.stderr);
+    writeFileSync(file('bom.ad'), '\ufeff[ a = 1 ]\n');
+    r = htc(['classad', 'eval', '--ad', file('bom.ad'), 'a']);
+    assert.equal(r.stdout, '1\n', r.stderr);
+  });
+
+  it('format --to old refuses a string old syntax cannot hold, naming the attribute', () => {
+    writeFileSync(file('newline.ad'), '[ a = 1; msg = "two\\nlines" ]\n');
+    const r = htc(['classad', 'format', file('newline.ad'), '--to', 'old']);
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /attribute msg cannot be written in old ClassAd syntax: a string contains a newline; use new syntax or JSON/);
+    assertNoStack(r.stderr);
+  });
+});

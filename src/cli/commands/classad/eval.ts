@@ -57,15 +57,29 @@ export const registerEval: Register = (parent, ctx) => {
         throw error;
       }
     });
+    const env = { scope: my, target };
     for (const evaluate of compiled) {
-      const value = evaluate({ scope: my, target });
-      ctx.stdout.write(`${options.json ? encodeTypedValue(value, BUILTINS) : printValue(value)}\n`);
+      const value = evaluate(env);
+      // The env goes along so an ad value's attributes see the same TARGET.
+      ctx.stdout.write(`${options.json ? encodeTypedValue(value, BUILTINS, env) : printValue(value)}\n`);
     }
   });
 };
 
-/** Answers one JSONL request line. Never throws: every failure is an answer. */
+/**
+ * Answers one JSONL request line. Never throws: every failure is an answer,
+ * even one that is a bug (reported as an internal error), so one bad line
+ * cannot stop the batch.
+ */
 export function evaluateRequest(line: string): string {
+  try {
+    return answerRequest(line);
+  } catch (error) {
+    return parseError(`internal error: ${String(error)}`);
+  }
+}
+
+function answerRequest(line: string): string {
   let request: unknown;
   try {
     request = JSON.parse(line);
@@ -80,8 +94,9 @@ export function evaluateRequest(line: string): string {
     const syntax = parseSyntaxOption(r.syntax, '"syntax"');
     const my: Ad = r.ad === undefined ? new ClassAd() : adFromField(r.ad, 'ad', syntax);
     const target = r.target === undefined ? null : adFromField(r.target, 'target', syntax);
-    const value = compileExpression(parseExpression(r.expr, 'expr'))({ scope: my, target });
-    return encodeTypedValue(value, BUILTINS);
+    const env = { scope: my, target };
+    const value = compileExpression(parseExpression(r.expr, 'expr'))(env);
+    return encodeTypedValue(value, BUILTINS, env);
   } catch (error) {
     if (error instanceof HtcError) return parseError(error.describe());
     throw error;

@@ -43,8 +43,20 @@ export const registerMatch: Register = (parent, ctx) => {
   });
 };
 
-/** Answers one JSONL match request. Never throws. */
+/**
+ * Answers one JSONL match request. Never throws: every failure is an
+ * answer, even one that is a bug (reported as an internal error), so one
+ * bad line cannot stop the batch.
+ */
 export function matchRequest(line: string): string {
+  try {
+    return answerRequest(line);
+  } catch (error) {
+    return writeJson({ error: `internal error: ${String(error)}` });
+  }
+}
+
+function answerRequest(line: string): string {
   let request: unknown;
   try {
     request = JSON.parse(line);
