@@ -149,3 +149,37 @@ describe('crash safety', () => {
     ok(['ap', 'stop'], dir);
   });
 });
+
+describe('remote clients over HTTPS with tokens', () => {
+  it('a token works with the pinned certificate, a wrong pin or a revoked token is refused', () => {
+    const dir = join(work, 'remote');
+    const started = JSON.parse(ok(['ap', 'start', '--listen', '127.0.0.1:0', '--json'], dir)) as { url: string };
+    assert.match(started.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const issued = JSON.parse(ok(['token', 'create', '--lifetime', '1h', '--json'], dir)) as { token: string; id: string; url: string; fingerprint: string };
+    const remote = (args: string[], env: Record<string, string>): { status: number | null; stdout: string; stderr: string } => {
+      const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: work, env: { ...process.env, HTC_DIR: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    const env = { HTC_URL: issued.url, HTC_FINGERPRINT: issued.fingerprint, HTC_TOKEN: issued.token };
+    let r = remote(['job', 'submit', 'colors.sub'], env);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /3 job\(s\) submitted to cluster 1/);
+    r = remote(['job', 'list', '--json'], env);
+    assert.equal((JSON.parse(r.stdout) as unknown[]).length, 3);
+
+    const wrongPin = issued.fingerprint.replace(/^../, issued.fingerprint.startsWith('00') ? '11' : '00');
+    r = remote(['job', 'list'], { ...env, HTC_FINGERPRINT: wrongPin });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /fingerprint|certificate/i);
+
+    r = remote(['job', 'list'], { ...env, HTC_TOKEN: `${issued.token.slice(0, -2)}xx` });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /token/i);
+
+    ok(['token', 'revoke', issued.id], dir);
+    r = remote(['job', 'list'], env);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /revoked/);
+    ok(['ap', 'stop'], dir);
+  });
+});

@@ -12,7 +12,8 @@ import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileS
 import { createServer, type Server } from 'node:http';
 import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ensureChallengeDir } from '../auth/index.ts';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { TokenIssuer, ensureChallengeDir, ensureTlsMaterial } from '../auth/index.ts';
 import { HtcError } from '../errors.ts';
 import { ACCESS_FILE, SOCKET_FILE, type AccessFile } from '../protocol/access-file.ts';
 import type { ApStatus } from '../protocol/api.ts';
@@ -22,6 +23,8 @@ import { JobService } from './job-service.ts';
 
 export interface AccessPointOptions {
   readonly dir: string;
+  /** Also serve HTTPS (remote clients with tokens, pilots) on HOST:PORT. */
+  readonly listen?: string;
   /** How often periodic policies are evaluated. Default 60 s ($HTC_POLICY_INTERVAL_MS overrides, for tests). */
   readonly policyIntervalMs?: number;
   /** Domain of local identities; default: this host's name. */
@@ -48,6 +51,14 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** `HOST:PORT` (IPv6 in brackets); port 0 picks a free one. */
+function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
+  const port = m === null ? NaN : Number(m[3]);
+  if (m === null || port > 65535) throw new HtcError('USAGE', `--listen ${JSON.stringify(text)}: expected HOST:PORT, e.g. 127.0.0.1:9618`);
+  return { host: m[1] ?? m[2]!, port };
+}
+
 /** Where the AP keeps how far it has written user logs. */
 const USER_LOG_SEQ_FILE = 'userlog.seq';
 
@@ -69,6 +80,7 @@ export function readAccessFile(dir: string): AccessFile | undefined {
 
 export class AccessPoint {
   private server: Server | undefined;
+  private httpsServer: HttpsServer | undefined;
   private queue: JobQueue | undefined;
   private jobs: JobService | undefined;
   private readonly startedAt = Math.floor(Date.now() / 1000);
@@ -80,6 +92,7 @@ export class AccessPoint {
   /** Events up to this sequence number are in the user logs (kept in the AP dir across restarts). */
   private userLogSeq = 0;
   private stopping = false;
+  private url: string | null = null;
 
   constructor(private readonly options: AccessPointOptions) {
     this.dir = resolve(options.dir);
@@ -102,8 +115,10 @@ export class AccessPoint {
     const owner = userInfo().username;
     const domain = (this.options.domain ?? hostname()).toLowerCase();
     const challengeDir = await ensureChallengeDir(this.dir);
+    const tokens = await TokenIssuer.open(join(this.dir, 'keys'), { issuer: domain });
     const api = new HttpApi({
       jobs: this.jobs,
+      tokens,
       challengeDir,
       domain,
       owner,
@@ -122,11 +137,29 @@ export class AccessPoint {
       server.listen(this.socketPath, () => resolveListen());
     });
     this.server = server;
-    const access: AccessFile = { version: 1, pid: process.pid, socket: this.socketPath, url: null, fingerprint: null, owner, domain, startedAt: this.startedAt };
+    let url: string | null = null;
+    let fingerprint: string | null = null;
+    if (this.options.listen !== undefined) {
+      const { host, port } = parseListen(this.options.listen);
+      const tls = await ensureTlsMaterial(join(this.dir, 'keys'), [host]);
+      const https = createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, api.handle);
+      https.keepAliveTimeout = 5000;
+      await new Promise<void>((resolveListen, reject) => {
+        https.once('error', (e: NodeJS.ErrnoException) => reject(new HtcError('USAGE', `--listen ${this.options.listen}: ${e.code === 'EADDRINUSE' ? 'that address is in use' : e.message}`)));
+        https.listen(port, host, () => resolveListen());
+      });
+      this.httpsServer = https;
+      const address = https.address();
+      const boundPort = typeof address === 'object' && address !== null ? address.port : port;
+      url = `https://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+      fingerprint = tls.fingerprint;
+    }
+    this.url = url;
+    const access: AccessFile = { version: 1, pid: process.pid, socket: this.socketPath, url, fingerprint, owner, domain, startedAt: this.startedAt };
     const tmp = join(this.dir, `${ACCESS_FILE}.${process.pid}.tmp`);
     writeFileSync(tmp, `${JSON.stringify(access, null, 2)}\n`, { mode: 0o644 });
     renameSync(tmp, join(this.dir, ACCESS_FILE));
-    this.log(`access point serving ${this.socketPath} (pid ${process.pid})`);
+    this.log(`access point serving ${this.socketPath}${url === null ? '' : ` and ${url}`} (pid ${process.pid})`);
     this.scheduleMaterialize();
     this.userLogSeq = Number(readFileOr(join(this.dir, USER_LOG_SEQ_FILE), '0')) || 0;
     this.scheduleUserLogs();
@@ -184,7 +217,7 @@ export class AccessPoint {
       pid: process.pid,
       dir: this.dir,
       socket: this.socketPath,
-      url: null,
+      url: this.url,
       startedAt: this.startedAt,
       uptimeSeconds: Math.floor(Date.now() / 1000) - this.startedAt,
       owner: userInfo().username,
@@ -200,6 +233,13 @@ export class AccessPoint {
     if (this.policyTimer !== undefined) clearInterval(this.policyTimer);
     if (this.userLogTimer !== undefined) clearTimeout(this.userLogTimer);
     this.flushUserLogs();
+    const https = this.httpsServer;
+    if (https !== undefined) {
+      await new Promise<void>((done) => {
+        https.close(() => done());
+        https.closeAllConnections();
+      });
+    }
     const server = this.server;
     if (server !== undefined) {
       await new Promise<void>((done) => {

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { HtcError, httpStatusFor } from '../errors.ts';
 import { API_PREFIX, MAX_REQUEST_BYTES, asObject, parseActionRequest, parseEditRequest, parseListRequest, parseSubmitRequest } from '../protocol/api.ts';
-import { createChallenge, verifyChallenge, type Challenge } from '../auth/index.ts';
+import { createChallenge, hasScope, isScope, parseIdentity, verifyChallenge, type Challenge, type Scope, type TokenIssuer } from '../auth/index.ts';
 import type { Caller, JobService } from './job-service.ts';
 
 /** How long a local session lasts; the CLI authenticates once per command. */
@@ -25,8 +25,18 @@ interface Session {
   readonly expiresAt: number;
 }
 
+/** What an authenticated request may do: local sessions may read and write; tokens carry scopes. */
+interface Authenticated {
+  readonly caller: Caller;
+  readonly scopes: readonly Scope[];
+}
+
+/** The longest token lifetime `htc token create` grants. */
+const MAX_TOKEN_SECONDS = 366 * 24 * 3600;
+
 export interface ApiContext {
   readonly jobs: JobService;
+  readonly tokens: TokenIssuer;
   /** The challenge directory for local (file-system) authentication. */
   readonly challengeDir: string;
   /** The domain local identities belong to. */
@@ -41,32 +51,44 @@ export interface ApiContext {
 
 type Handler = (caller: Caller, body: unknown, query: URLSearchParams) => unknown;
 
+/** A route: its handler and the scope a token needs for it. */
+interface Route {
+  readonly scope: Scope;
+  readonly handle: Handler;
+}
+
 export class HttpApi {
   private readonly sessions = new Map<string, Session>();
   private readonly challenges = new Map<string, Challenge>();
-  private readonly routes: Map<string, Handler>;
+  private readonly routes: Map<string, Route>;
 
   constructor(private readonly ctx: ApiContext) {
     const jobs = ctx.jobs;
-    this.routes = new Map<string, Handler>([
-      ['GET /status', () => ctx.status()],
-      ['POST /jobs/submit', (caller, body) => {
-        const r = jobs.submit(caller, parseSubmitRequest(body));
-        ctx.onChange();
-        return r;
-      }],
-      ['POST /jobs/list', (caller, body) => jobs.list(caller, parseListRequest(body))],
-      ['GET /jobs/status', (_caller, _body, query) => jobs.job(requiredQuery(query, 'id'))],
-      ['POST /jobs/action', (caller, body) => jobs.act(caller, parseActionRequest(body))],
-      ['POST /jobs/edit', (caller, body) => jobs.edit(caller, parseEditRequest(body))],
-      ['GET /jobs/log', (_caller, _body, query) => ({ text: jobs.jobLog(requiredQuery(query, 'id')) })],
-      ['GET /jobs/output', (_caller, _body, query) => {
+    const read = (handle: Handler): Route => ({ scope: 'READ', handle });
+    const write = (handle: Handler): Route => ({ scope: 'WRITE', handle });
+    const changing = (handle: Handler): Handler => (caller, body, query) => {
+      const result = handle(caller, body, query);
+      ctx.onChange();
+      return result;
+    };
+    this.routes = new Map<string, Route>([
+      ['GET /status', read(() => ctx.status())],
+      ['POST /jobs/submit', write(changing((caller, body) => jobs.submit(caller, parseSubmitRequest(body))))],
+      ['POST /jobs/list', read((caller, body) => jobs.list(caller, parseListRequest(body)))],
+      ['GET /jobs/status', read((_caller, _body, query) => jobs.job(requiredQuery(query, 'id')))],
+      ['POST /jobs/action', write(changing((caller, body) => jobs.act(caller, parseActionRequest(body))))],
+      ['POST /jobs/edit', write(changing((caller, body) => jobs.edit(caller, parseEditRequest(body))))],
+      ['POST /tokens/create', { scope: 'READ', handle: (caller, body) => this.createToken(caller, body) }],
+      ['GET /tokens', { scope: 'READ', handle: (caller) => this.ownerOnly(caller, 'list tokens', () => ctx.tokens.list()) }],
+      ['POST /tokens/revoke', { scope: 'READ', handle: (caller, body) => this.revokeToken(caller, body) }],
+      ['GET /jobs/log', read((_caller, _body, query) => ({ text: jobs.jobLog(requiredQuery(query, 'id')) }))],
+      ['GET /jobs/output', read((_caller, _body, query) => {
         const stream = requiredQuery(query, 'stream');
         if (stream !== 'out' && stream !== 'err') throw new HtcError('BAD_REQUEST', 'stream must be out or err');
         const id = requiredQuery(query, 'id');
         return { text: readOutput(jobs.streamPath(id, stream), id) };
-      }],
-      ['GET /jobs/history', (caller, _body, query) => jobs.history(caller, { all: query.get('all') === 'true', limit: Number(query.get('limit') ?? '1000') })],
+      })],
+      ['GET /jobs/history', read((caller, _body, query) => jobs.history(caller, { all: query.get('all') === 'true', limit: Number(query.get('limit') ?? '1000') }))],
     ]);
   }
 
@@ -82,10 +104,13 @@ export class HttpApi {
     const body = await readBody(req);
     if (req.method === 'POST' && path === '/auth/local') return this.reply(res, await this.startLocalAuth());
     if (req.method === 'POST' && path === '/auth/local/answer') return this.reply(res, await this.finishLocalAuth(body));
-    const handler = this.routes.get(`${req.method ?? 'GET'} ${path}`);
-    if (handler === undefined) throw new HtcError('NOT_FOUND', `no such API request: ${req.method ?? 'GET'} ${url.pathname}`);
-    const caller = this.authenticate(req);
-    this.reply(res, handler(caller, body, url.searchParams));
+    const route = this.routes.get(`${req.method ?? 'GET'} ${path}`);
+    if (route === undefined) throw new HtcError('NOT_FOUND', `no such API request: ${req.method ?? 'GET'} ${url.pathname}`);
+    const { caller, scopes } = this.authenticate(req);
+    if (!hasScope({ scopes }, route.scope)) {
+      throw new HtcError('FORBIDDEN', `this request needs the ${route.scope} scope; the token has ${scopes.join(', ') || 'none'}`);
+    }
+    this.reply(res, await route.handle(caller, body, url.searchParams));
   }
 
   private async startLocalAuth(): Promise<{ challengeId: string; path: string }> {
@@ -113,13 +138,55 @@ export class HttpApi {
     for (const [token, s] of this.sessions) if (s.expiresAt < now) this.sessions.delete(token);
   }
 
-  private authenticate(req: IncomingMessage): Caller {
+  /**
+   * A local session (from file-system authentication) or a bearer token the
+   * AP issued. The caller's identity is always the authenticated one.
+   */
+  private authenticate(req: IncomingMessage): Authenticated {
     const header = req.headers.authorization;
     const token = header?.startsWith('Bearer ') === true ? header.slice(7) : undefined;
     if (token === undefined) throw new HtcError('AUTH_FAILED', 'not authenticated: authenticate first (the htc client does this by itself)');
     const session = this.sessions.get(token);
-    if (session === undefined || session.expiresAt < Date.now() / 1000) throw new HtcError('AUTH_FAILED', 'the session is unknown or has expired: authenticate again');
-    return session.caller;
+    if (session !== undefined) {
+      if (session.expiresAt < Date.now() / 1000) throw new HtcError('AUTH_FAILED', 'the session has expired: authenticate again');
+      return { caller: session.caller, scopes: session.caller.isAdministrator ? ['ADMINISTRATOR'] : ['WRITE'] };
+    }
+    if (!token.includes('.')) throw new HtcError('AUTH_FAILED', 'the session is unknown (the AP restarted?): authenticate again');
+    const claims = this.ctx.tokens.verifySync(token);
+    const isAdministrator = hasScope(claims, 'ADMINISTRATOR') || (claims.identity.user === this.ctx.owner && claims.identity.domain === this.ctx.domain);
+    return { caller: { user: claims.identity.user, domain: claims.identity.domain, isAdministrator }, scopes: claims.scopes };
+  }
+
+  private ownerOnly<T>(caller: Caller, what: string, fn: () => T): T {
+    if (!caller.isAdministrator) throw new HtcError('FORBIDDEN', `only the access point's owner may ${what}`);
+    return fn();
+  }
+
+  /** `htc token create`: the owner issues tokens for anyone; others only for themselves, with no more than READ and WRITE. */
+  private async createToken(caller: Caller, body: unknown): Promise<unknown> {
+    const o = asObject(body, 'token');
+    const subject = typeof o.subject === 'string' ? parseIdentity(o.subject) : { user: caller.user, domain: caller.domain };
+    const scopes = o.scopes ?? ['READ', 'WRITE'];
+    if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every((s) => typeof s === 'string' && isScope(s))) {
+      throw new HtcError('BAD_REQUEST', 'token: "scopes" must be a non-empty list of READ, WRITE, ADVERTISE_STARTD, ADMINISTRATOR');
+    }
+    const lifetime = o.lifetimeSeconds ?? 30 * 24 * 3600;
+    if (typeof lifetime !== 'number' || !Number.isInteger(lifetime) || lifetime < 60 || lifetime > MAX_TOKEN_SECONDS) {
+      throw new HtcError('BAD_REQUEST', `token: "lifetimeSeconds" must be a whole number from 60 to ${MAX_TOKEN_SECONDS}`);
+    }
+    const self = subject.user === caller.user && subject.domain === caller.domain;
+    if (!caller.isAdministrator && (!self || scopes.some((s) => s !== 'READ' && s !== 'WRITE'))) {
+      throw new HtcError('FORBIDDEN', "only the access point's owner may issue tokens for others or with ADVERTISE_STARTD or ADMINISTRATOR");
+    }
+    const issued = await this.ctx.tokens.issue({ subject: `${subject.user}@${subject.domain}`, scopes: scopes, lifetimeSeconds: lifetime });
+    return { ...issued, subject: `${subject.user}@${subject.domain}`, scopes };
+  }
+
+  private async revokeToken(caller: Caller, body: unknown): Promise<unknown> {
+    const id = asObject(body, 'revoke').id;
+    if (typeof id !== 'string') throw new HtcError('BAD_REQUEST', 'revoke: "id" is required');
+    if (!caller.isAdministrator) throw new HtcError('FORBIDDEN', "only the access point's owner may revoke tokens");
+    return this.ctx.tokens.revoke(id);
   }
 
   private reply(res: ServerResponse, value: unknown): void {

@@ -8,9 +8,11 @@
  * the AP answered is rethrown as the same HtcError (code and message).
  */
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent, request, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { answerChallenge } from '../auth/index.ts';
+import { createPinnedAgent } from '../auth/pin.ts';
 import { HtcError } from '../errors.ts';
 import { ACCESS_FILE, type AccessFile } from '../protocol/access-file.ts';
 import {
@@ -19,14 +21,39 @@ import {
   type HistoryEntry, type JobSummary, type ListRequest, type ListResponse, type SubmitRequest, type SubmitResponse,
 } from '../protocol/api.ts';
 
+/** How requests reach the AP: its Unix socket, or HTTPS with a pinned certificate and a token. */
+type Transport =
+  | { readonly kind: 'local'; readonly socket: string }
+  | { readonly kind: 'remote'; readonly url: URL; readonly token: string };
+
 export class ApClient {
   private session: AuthSession | undefined;
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  private readonly agent: Agent;
 
   private constructor(
     readonly dir: string,
     readonly access: AccessFile,
-  ) {}
+    private readonly transport: Transport,
+    fingerprint?: string,
+  ) {
+    this.agent = transport.kind === 'local' ? new Agent({ keepAlive: true, maxSockets: 4 }) : createPinnedAgent(fingerprint ?? '', { keepAlive: true, maxSockets: 4 });
+  }
+
+  /**
+   * A client of a remote AP over HTTPS: its URL, the SHA-256 fingerprint of
+   * its certificate (pinned: no other certificate is accepted) and a token.
+   */
+  static remote(url: string, fingerprint: string, token: string): ApClient {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new HtcError('USAGE', `${JSON.stringify(url)} is not a URL (expected https://HOST:PORT)`);
+    }
+    if (parsed.protocol !== 'https:') throw new HtcError('USAGE', `${url}: only https:// access points are supported`);
+    const access: AccessFile = { version: 1, pid: 0, socket: '', url, fingerprint, owner: '', domain: '', startedAt: 0 };
+    return new ApClient(url, access, { kind: 'remote', url: parsed, token }, fingerprint);
+  }
 
   /** A client of the AP in `dir` (not yet authenticated: the first request does it). */
   static open(dir: string): ApClient {
@@ -36,7 +63,7 @@ export class ApClient {
     } catch {
       throw new HtcError('AP_NOT_RUNNING', `no access point is running in ${dir} (no ${ACCESS_FILE}); start one with "htc ap start"`);
     }
-    return new ApClient(dir, access);
+    return new ApClient(dir, access, { kind: 'local', socket: access.socket });
   }
 
   close(): void {
@@ -50,9 +77,12 @@ export class ApClient {
       headers['content-type'] = 'application/json';
       headers['content-length'] = String(Buffer.byteLength(text));
     }
-    if (authenticated && this.session !== undefined) headers.authorization = `Bearer ${this.session.token}`;
+    const t = this.transport;
+    if (t.kind === 'remote') headers.authorization = `Bearer ${t.token}`;
+    else if (authenticated && this.session !== undefined) headers.authorization = `Bearer ${this.session.token}`;
     return new Promise<T>((resolve, reject) => {
-      const req = request({ socketPath: this.access.socket, path: `${API_PREFIX}${path}`, method, headers, agent: this.agent }, (res) => {
+      const options: RequestOptions = { path: `${API_PREFIX}${path}`, method, headers, agent: this.agent };
+      const onResponse = (res: IncomingMessage): void => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -67,12 +97,18 @@ export class ApClient {
           else reject(errorFromBody(res.statusCode ?? 0, parsed));
         });
         res.on('error', reject);
-      });
+      };
+      const req: ClientRequest = t.kind === 'local'
+        ? request({ ...options, socketPath: t.socket }, onResponse)
+        : httpsRequest({ ...options, host: t.url.hostname.replace(/^\[|\]$/g, ''), port: t.url.port === '' ? 443 : Number(t.url.port) }, onResponse);
       req.on('error', (error: NodeJS.ErrnoException) => {
+        const where = t.kind === 'local' ? t.socket : t.url.href;
         if (error.code === 'ECONNREFUSED' || error.code === 'ENOENT') {
-          reject(new HtcError('AP_NOT_RUNNING', `no access point answers on ${this.access.socket} (pid ${this.access.pid} in ${this.dir} is gone?); start one with "htc ap start"`));
+          reject(new HtcError('AP_NOT_RUNNING', t.kind === 'local'
+            ? `no access point answers on ${where} (pid ${this.access.pid} in ${this.dir} is gone?); start one with "htc ap start"`
+            : `no access point answers at ${where}`));
         } else {
-          reject(new HtcError('AP_FAILED', `cannot reach the access point: ${error.message}`, { cause: error }));
+          reject(new HtcError('AP_FAILED', `cannot reach the access point at ${where}: ${error.message}`, { cause: error }));
         }
       });
       if (text !== undefined) req.write(text);
@@ -82,6 +118,7 @@ export class ApClient {
 
   /** Proves who we are by creating the file the AP names (HTCondor's FS method). */
   private async authenticate(): Promise<void> {
+    if (this.transport.kind === 'remote') return;
     if (this.session !== undefined && this.session.expiresAt > Date.now() / 1000 + 30) return;
     const challenge = await this.send<AuthChallenge>('POST', '/auth/local', undefined, false);
     await answerChallenge(challenge.path);
@@ -127,6 +164,18 @@ export class ApClient {
 
   jobLog(id: string): Promise<{ text: string }> {
     return this.call('GET', `/jobs/log?id=${encodeURIComponent(id)}`);
+  }
+
+  createToken(request: { subject?: string; scopes?: string[]; lifetimeSeconds?: number }): Promise<{ token: string; id: string; expiresAt: number; subject: string; scopes: string[] }> {
+    return this.call('POST', '/tokens/create', request);
+  }
+
+  tokens(): Promise<{ id: string; subject: string; scopes: string[]; issuedAt: number; expiresAt: number; revoked: boolean }[]> {
+    return this.call('GET', '/tokens');
+  }
+
+  revokeToken(id: string): Promise<{ id: string; revoked: boolean }> {
+    return this.call('POST', '/tokens/revoke', { id });
   }
 
   history(options: { all?: boolean; limit?: number } = {}): Promise<HistoryEntry[]> {

@@ -10,6 +10,7 @@ import { registerAp } from './ap/index.ts';
 import { registerClassad } from './classad/index.ts';
 import { registerJob } from './job/index.ts';
 import { registerJobset } from './jobset/index.ts';
+import { registerToken } from './token/index.ts';
 import { registerVersion } from './version.ts';
 
-export const commands: readonly Register[] = [registerAp, registerJob, registerJobset, registerClassad, registerVersion];
+export const commands: readonly Register[] = [registerAp, registerJob, registerJobset, registerToken, registerClassad, registerVersion];

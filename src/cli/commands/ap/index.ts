@@ -22,8 +22,8 @@ const STOP_TIMEOUT_MS = 20_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function runForeground(dir: string): Promise<void> {
-  const ap = new AccessPoint({ dir });
+async function runForeground(dir: string, listen: string | undefined): Promise<void> {
+  const ap = new AccessPoint({ dir, ...(listen === undefined ? {} : { listen }) });
   await ap.start();
   await new Promise<void>((resolve) => {
     const stop = (): void => {
@@ -36,13 +36,14 @@ async function runForeground(dir: string): Promise<void> {
   });
 }
 
-async function startBackground(dir: string, ctx: CliContext, json: boolean): Promise<void> {
+async function startBackground(dir: string, listen: string | undefined, ctx: CliContext, json: boolean): Promise<void> {
   const existing = readAccessFile(dir);
   if (existing !== undefined && isAlive(existing.pid)) throw new HtcError('CONFLICT', `an access point is already running in ${dir} (pid ${existing.pid})`);
   mkdirSync(dir, { recursive: true, mode: 0o711 });
   const logPath = join(dir, 'ap.log');
   const log = openSync(logPath, 'a');
-  const child = spawn(process.execPath, [BIN, 'ap', 'start', '--foreground', '--dir', dir], { detached: true, stdio: ['ignore', log, log] });
+  const args = [BIN, 'ap', 'start', '--foreground', '--dir', dir, ...(listen === undefined ? [] : ['--listen', listen])];
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log] });
   child.unref();
   const deadline = Date.now() + START_TIMEOUT_MS;
   let exited: number | null = null;
@@ -53,7 +54,7 @@ async function startBackground(dir: string, ctx: CliContext, json: boolean): Pro
     if (access !== undefined && access.pid === child.pid) {
       const status = await withClient(dir, (c) => c.status()).catch(() => undefined);
       if (status !== undefined) {
-        createOutput({ json, stdout: ctx.stdout }).record(json ? { ...status } : { started: dir, pid: status.pid, socket: status.socket, log: logPath });
+        createOutput({ json, stdout: ctx.stdout }).record(json ? { ...status } : { started: dir, pid: status.pid, socket: status.socket, ...(status.url === null ? {} : { url: status.url }), log: logPath });
         return;
       }
     }
@@ -65,10 +66,11 @@ async function startBackground(dir: string, ctx: CliContext, json: boolean): Pro
 const registerStart: Register = (parent, ctx) => {
   withJsonOption(withDirOption(parent.command('start').description('start the access point (returns when it is ready)')))
     .option('--foreground', 'run in the foreground until SIGTERM or Ctrl-C', false)
-    .action(async (options: { dir?: string; foreground: boolean; json: boolean }) => {
+    .option('--listen <host:port>', 'also serve HTTPS here for remote clients and pilots (token authentication)')
+    .action(async (options: { dir?: string; foreground: boolean; json: boolean; listen?: string }) => {
       const dir = apDirectory(options.dir);
-      if (options.foreground) await runForeground(dir);
-      else await startBackground(dir, ctx, options.json);
+      if (options.foreground) await runForeground(dir, options.listen);
+      else await startBackground(dir, options.listen, ctx, options.json);
     });
 };
 
@@ -97,6 +99,7 @@ const registerStatus: Register = (parent, ctx) => {
         pid: status.pid,
         dir: status.dir,
         socket: status.socket,
+        ...(status.url === null ? {} : { url: status.url }),
         uptime: `${status.uptimeSeconds} s`,
         jobs: `${status.jobs.idle} idle, ${status.jobs.running} running, ${status.jobs.held} held, ${status.jobs.completed} completed, ${status.jobs.removed} removed`,
         clusters: status.clusters,
