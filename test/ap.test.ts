@@ -183,3 +183,25 @@ describe('remote clients over HTTPS with tokens', () => {
     ok(['ap', 'stop'], dir);
   });
 });
+
+describe('jobsets on the access point', () => {
+  it('submits every job block, lists, shows and removes the jobset', () => {
+    const dir = join(work, 'jobsets');
+    writeFileSync(join(work, 'study.jobset'), 'name = study\niterator = table x { 1\n2\n3 }\njob {\nexecutable = /bin/echo\narguments = a $(x)\n}\njob {\nexecutable = /bin/echo\narguments = b $(x)\n}\n');
+    ok(['ap', 'start'], dir);
+    const submitted = JSON.parse(ok(['jobset', 'submit', 'study.jobset', '--json'], dir)) as { jobsetId: number; clusters: number[]; jobs: number };
+    assert.deepEqual(submitted.clusters, [1, 2]);
+    assert.equal(submitted.jobs, 6);
+    const sets = JSON.parse(ok(['jobset', 'list', '--json'], dir)) as { name: string; clusters: number[]; idle: number; total: number }[];
+    assert.deepEqual(sets.map((s) => [s.name, s.clusters, s.idle, s.total]), [['study', [1, 2], 6, 6]]);
+    assert.match(ok(['jobset', 'status', 'study'], dir), /QUEUED:\s+6/);
+    const jobs = JSON.parse(ok(['job', 'list', '--json'], dir)) as Record<string, unknown>[];
+    assert.ok(jobs.every((j) => j.JobSetName === 'study' && j.JobSetId === submitted.jobsetId));
+    assert.match(ok(['jobset', 'remove', 'study'], dir), /Removed 6 job\(s\) of jobset study/);
+    assert.match(ok(['job', 'list'], dir), /Total for query: 0 jobs/);
+    const missing = htc(['jobset', 'status', 'nope'], dir);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /no jobset "nope"/);
+    ok(['ap', 'stop'], dir);
+  });
+});

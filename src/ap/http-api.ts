@@ -78,6 +78,13 @@ export class HttpApi {
       ['GET /jobs/status', read((_caller, _body, query) => jobs.job(requiredQuery(query, 'id')))],
       ['POST /jobs/action', write(changing((caller, body) => jobs.act(caller, parseActionRequest(body))))],
       ['POST /jobs/edit', write(changing((caller, body) => jobs.edit(caller, parseEditRequest(body))))],
+      ['GET /jobsets', read((caller, _body, query) => jobs.jobsets(caller, query.get('all') === 'true'))],
+      ['GET /jobsets/status', read((caller, _body, query) => jobs.jobset(caller, requiredQuery(query, 'id')))],
+      ['POST /jobsets/remove', write(changing((caller, body) => {
+        const o = asObject(body, 'jobset remove');
+        if (typeof o.id !== 'string') throw new HtcError('BAD_REQUEST', 'jobset remove: "id" (a jobset id or name) is required');
+        return jobs.removeJobset(caller, o.id, typeof o.reason === 'string' ? o.reason : undefined);
+      }))],
       ['POST /tokens/create', { scope: 'READ', handle: (caller, body) => this.createToken(caller, body) }],
       ['GET /tokens', { scope: 'READ', handle: (caller) => this.ownerOnly(caller, 'list tokens', () => ctx.tokens.list()) }],
       ['POST /tokens/revoke', { scope: 'READ', handle: (caller, body) => this.revokeToken(caller, body) }],

@@ -14,7 +14,7 @@ import {
 } from '../classad/index.ts';
 import { HtcError } from '../errors.ts';
 import type {
-  ActionRequest, ActionResponse, EditRequest, HistoryEntry, JobSummary, ListRequest, ListResponse, SubmitRequest, SubmitResponse,
+  ActionRequest, ActionResponse, EditRequest, HistoryEntry, JobSummary, JobsetSummary, ListRequest, ListResponse, SubmitRequest, SubmitResponse,
 } from '../protocol/api.ts';
 import { SubmitDescription, SubmitError } from '../submit/index.ts';
 import {
@@ -63,7 +63,15 @@ export class JobService {
     }
     const procCount = description.procCount;
     if (procCount === 0) throw new HtcError('BAD_REQUEST', 'submit: the description queues no jobs');
-    const jobsetId = request.jobset === undefined ? null : this.queue.createJobset(request.jobset.name, caller.user, now);
+    let jobsetId: number | null = null;
+    if (request.jobset !== undefined && 'id' in request.jobset) {
+      const id = request.jobset.id;
+      const existing = this.queue.jobsets({ owner: caller.user }).find((j) => j.jobsetId === id);
+      if (existing === undefined) throw new HtcError('NOT_FOUND', `submit: you have no jobset ${id}`);
+      jobsetId = id;
+    } else if (request.jobset !== undefined) {
+      jobsetId = this.queue.createJobset(request.jobset.name, caller.user, now);
+    }
     const clusterId = this.queue.nextClusterId();
     const factory = description.materialize(clusterId);
     // The annex binding (DESIGN.md decision 4) is added here, on the AP, so no client can leave it out.
@@ -459,6 +467,45 @@ export class JobService {
     const events = this.queue.events({ id: { clusterId: id.clusterId, procId: id.procId } });
     if (events.length === 0) throw new HtcError('NOT_FOUND', `no job ${ref} (no events recorded for it)`);
     return events.map((e) => formatStoredEvent(e) ?? '').join('');
+  }
+
+  /** Jobsets (yours, or everyone's with `all`) with their clusters and job counts. */
+  jobsets(caller: Caller, all: boolean): JobsetSummary[] {
+    return this.queue.jobsets(all ? {} : { owner: caller.user }).map((j) => {
+      const clusters = this.queue.clusters({ jobsetId: j.jobsetId });
+      let idle = 0;
+      let running = 0;
+      let held = 0;
+      let queued = 0;
+      let total = 0;
+      for (const c of clusters) {
+        total += c.procCount;
+        const unmade = c.procCount - c.materializedCount;
+        idle += unmade;
+        queued += unmade;
+        for (const p of this.queue.procs({ clusterId: c.clusterId })) {
+          queued++;
+          if (p.status === JobStatus.Idle) idle++;
+          else if (p.status === JobStatus.Running || p.status === JobStatus.TransferringOutput) running++;
+          else if (p.status === JobStatus.Held) held++;
+        }
+      }
+      return { ...j, clusters: clusters.map((c) => c.clusterId), idle, running, held, queued, total };
+    });
+  }
+
+  /** A jobset by id or name (the newest of that name), among the caller's (or all, for the owner). */
+  jobset(caller: Caller, ref: string): JobsetSummary {
+    const sets = this.jobsets(caller, caller.isAdministrator);
+    const found = /^\d+$/.test(ref) ? sets.find((j) => j.jobsetId === Number(ref)) : sets.filter((j) => j.name === ref).at(-1);
+    if (found === undefined) throw new HtcError('NOT_FOUND', `no jobset ${JSON.stringify(ref)}${caller.isAdministrator ? '' : ' of yours'}`);
+    return found;
+  }
+
+  removeJobset(caller: Caller, ref: string, reason: string | undefined): ActionResponse {
+    const set = this.jobset(caller, ref);
+    if (set.clusters.length === 0) return { changed: [], refused: [] };
+    return this.act(caller, { action: 'remove', ids: set.clusters.map(String), ...(reason === undefined ? {} : { reason }) });
   }
 
   counts(): ReturnType<JobQueue['statusCounts']> {

@@ -18,7 +18,7 @@ import { ACCESS_FILE, type AccessFile } from '../protocol/access-file.ts';
 import {
   API_PREFIX, errorFromBody,
   type ActionRequest, type ActionResponse, type ApStatus, type AuthChallenge, type AuthSession, type EditRequest,
-  type HistoryEntry, type JobSummary, type ListRequest, type ListResponse, type SubmitRequest, type SubmitResponse,
+  type HistoryEntry, type JobSummary, type JobsetSummary, type ListRequest, type ListResponse, type SubmitRequest, type SubmitResponse,
 } from '../protocol/api.ts';
 
 /** How requests reach the AP: its Unix socket, or HTTPS with a pinned certificate and a token. */
@@ -164,6 +164,18 @@ export class ApClient {
 
   jobLog(id: string): Promise<{ text: string }> {
     return this.call('GET', `/jobs/log?id=${encodeURIComponent(id)}`);
+  }
+
+  jobsets(all = false): Promise<JobsetSummary[]> {
+    return this.call('GET', `/jobsets?all=${all}`);
+  }
+
+  jobset(id: string): Promise<JobsetSummary> {
+    return this.call('GET', `/jobsets/status?id=${encodeURIComponent(id)}`);
+  }
+
+  removeJobset(id: string, reason?: string): Promise<ActionResponse> {
+    return this.call('POST', '/jobsets/remove', { id, ...(reason === undefined ? {} : { reason }) });
   }
 
   createToken(request: { subject?: string; scopes?: string[]; lifetimeSeconds?: number }): Promise<{ token: string; id: string; expiresAt: number; subject: string; scopes: string[] }> {

@@ -33,7 +33,23 @@ export interface SubmitRequest {
   /** `SubmitDescription.toFactory()` text, made by the client from the user's file. */
   readonly factory: string;
   readonly annexName?: string;
-  readonly jobset?: { readonly name: string };
+  /** Start a new jobset with this cluster, or add the cluster to one this caller made. */
+  readonly jobset?: { readonly name: string } | { readonly id: number };
+}
+
+export interface JobsetSummary {
+  readonly jobsetId: number;
+  readonly name: string;
+  readonly owner: string;
+  readonly submittedAt: number;
+  readonly clusters: readonly number[];
+  readonly idle: number;
+  readonly running: number;
+  readonly held: number;
+  /** Jobs of the jobset still in the queue. */
+  readonly queued: number;
+  /** Jobs ever submitted in it. */
+  readonly total: number;
 }
 
 export interface SubmitResponse {
@@ -156,7 +172,12 @@ function optionalStrings(o: Record<string, unknown>, key: string, what: string):
 export function parseSubmitRequest(body: unknown): SubmitRequest {
   const o = asObject(body, 'submit');
   const annexName = optionalString(o, 'annexName', 'submit');
-  const jobset = o.jobset === undefined ? undefined : { name: requiredString(asObject(o.jobset, 'submit.jobset'), 'name', 'submit.jobset') };
+  let jobset: SubmitRequest['jobset'];
+  if (o.jobset !== undefined) {
+    const j = asObject(o.jobset, 'submit.jobset');
+    if (typeof j.id === 'number' && Number.isInteger(j.id)) jobset = { id: j.id };
+    else jobset = { name: requiredString(j, 'name', 'submit.jobset') };
+  }
   return { factory: requiredString(o, 'factory', 'submit'), ...(annexName === undefined ? {} : { annexName }), ...(jobset === undefined ? {} : { jobset }) };
 }
 
