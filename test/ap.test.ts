@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +35,15 @@ before(() => {
 });
 
 after(() => {
-  spawnSync(process.execPath, [bin, 'ap', 'stop'], { env: { ...process.env, HTC_DIR: apDir }, stdio: 'ignore' });
+  // Whatever a failed test left running: every AP under the work dir is killed.
+  for (const name of readdirSync(work)) {
+    try {
+      const access = JSON.parse(readFileSync(join(work, name, 'access.json'), 'utf8')) as { pid: number };
+      process.kill(access.pid, 'SIGKILL');
+    } catch {
+      // not an AP directory, or already stopped
+    }
+  }
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -202,6 +210,58 @@ describe('jobsets on the access point', () => {
     const missing = htc(['jobset', 'status', 'nope'], dir);
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /no jobset "nope"/);
+    ok(['ap', 'stop'], dir);
+  });
+});
+
+describe('late materialization on the access point', () => {
+  it('accepts queue 1000000 at once, makes procs ahead in the background, and removes the cluster without making the rest', async () => {
+    const dir = join(work, 'million');
+    ok(['ap', 'start'], dir);
+    const t = Date.now();
+    assert.match(ok(['job', 'submit', 'many.sub'], dir), /50000 job\(s\) submitted to cluster 1/);
+    assert.ok(Date.now() - t < 20_000);
+    const status = JSON.parse(ok(['ap', 'status', '--json'], dir)) as { jobs: { idle: number } };
+    assert.equal(status.jobs.idle, 50000, 'made and not-yet-made procs all count as idle');
+    await new Promise((r) => setTimeout(r, 500));
+    const summary = ok(['job', 'list'], dir);
+    assert.match(summary, /Total for query: 50000 jobs; 0 completed, 0 removed, 50000 idle/);
+    const removed = ok(['job', 'remove', '1'], dir);
+    assert.match(removed, /job\(s\) not yet made removed/);
+    assert.match(ok(['job', 'list'], dir), /Total for query: 0 jobs/);
+    ok(['ap', 'stop'], dir);
+  });
+});
+
+describe('the API refuses bad requests with 4xx and a message', () => {
+  it('bad JSON, unknown paths, no authentication, too large', async () => {
+    const dir = join(work, 'raw');
+    ok(['ap', 'start'], dir);
+    const socket = join(dir, 'ap.sock');
+    const { request } = await import('node:http');
+    const call = (method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> => new Promise((resolve, reject) => {
+      const req = request({ socketPath: socket, method, path, headers: { ...headers, ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }) } }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('error', reject);
+      if (body !== undefined) req.write(body);
+      req.end();
+    });
+    let r = await call('GET', '/v1/nowhere');
+    assert.equal(r.status, 404);
+    assert.match(r.body, /"code":"NOT_FOUND"/);
+    r = await call('POST', '/v1/jobs/list', '{}');
+    assert.equal(r.status, 401);
+    assert.match(r.body, /not authenticated/);
+    r = await call('POST', '/v1/auth/local/answer', '{not json');
+    assert.equal(r.status, 400);
+    assert.match(r.body, /not JSON/);
+    r = await call('POST', '/v1/jobs/submit', undefined, { 'content-length': String(512 * 1024 * 1024) });
+    assert.equal(r.status, 413);
+    r = await call('GET', '/v1/status', undefined, { authorization: 'Bearer forged.token.here' });
+    assert.equal(r.status, 401);
     ok(['ap', 'stop'], dir);
   });
 });

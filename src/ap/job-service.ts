@@ -39,6 +39,15 @@ export const DEFAULT_MATERIALIZE_AHEAD = 10_000;
 
 export class JobService {
   private readonly clusterAds = new Map<number, ClassAd>();
+  /**
+   * Factory clusters that may need more procs made: all of them at start,
+   * then those just submitted or whose jobs changed state. Keeps each submit
+   * from re-counting every big cluster's idle jobs.
+   */
+  private factoryClustersToCheck: Set<number> | undefined;
+
+  /** Procs given up by the current remove request (not made yet, so never in the queue). */
+  private abandoned = 0;
 
   constructor(
     private readonly queue: JobQueue,
@@ -99,6 +108,7 @@ export class JobService {
       jobsetId,
     }, now);
     if (assigned !== clusterId) throw new HtcError('INTERNAL', `the queue assigned cluster ${assigned}, expected ${clusterId}`);
+    if (made < procCount) this.factoryClustersToCheck?.add(clusterId);
     return { clusterId, procCount, jobsetId };
   }
 
@@ -108,13 +118,24 @@ export class JobService {
    */
   materializeSome(maxProcs: number): number {
     let made = 0;
-    for (const c of this.queue.clusters()) {
+    if (this.factoryClustersToCheck === undefined) {
+      this.factoryClustersToCheck = new Set(this.queue.clusters().filter((c) => c.factory !== null).map((c) => c.clusterId));
+    }
+    for (const clusterId of [...this.factoryClustersToCheck]) {
       if (made >= maxProcs) break;
-      if (c.factory === null || c.materializedCount >= c.procCount) continue;
-      const ad = this.clusterAd(c);
-      const idle = this.queue.procs({ clusterId: c.clusterId, statuses: [JobStatus.Idle] }).length;
-      const want = Math.min(c.procCount - c.materializedCount, materializeAhead(ad) - idle, maxProcs - made);
-      if (want <= 0) continue;
+      const c = this.queue.cluster(clusterId);
+      if (c === undefined || c.factory === null || c.materializedCount >= c.procCount) {
+        this.factoryClustersToCheck.delete(clusterId);
+        continue;
+      }
+      const ahead = materializeAhead(this.clusterAd(c));
+      const idle = this.queue.procs({ clusterId: c.clusterId, statuses: [JobStatus.Idle] }, ahead).length;
+      const want = Math.min(c.procCount - c.materializedCount, ahead - idle, maxProcs - made);
+      if (want <= 0) {
+        // Enough made ahead: look again only when some of its jobs leave Idle.
+        this.factoryClustersToCheck.delete(clusterId);
+        continue;
+      }
       const description = SubmitDescription.fromFactory(c.factory, { owner: c.owner });
       const factory = description.materialize(c.clusterId);
       const diffs: string[] = [];
@@ -242,7 +263,7 @@ export class JobService {
   // Changing
 
   /** The procs a request names (ids and/or constraint), made if not made yet. */
-  private targets(caller: Caller, ids: readonly string[] | undefined, constraint: string | undefined): { cluster: ClusterRecord; proc: ProcRecord }[] {
+  private targets(caller: Caller, ids: readonly string[] | undefined, constraint: string | undefined, action?: 'hold' | 'release' | 'remove'): { cluster: ClusterRecord; proc: ProcRecord }[] {
     const compiled = this.constraint(constraint);
     const out: { cluster: ClusterRecord; proc: ProcRecord }[] = [];
     const refs = ids?.map((r) => ({ ref: r, id: parseJobRef(r) }));
@@ -255,8 +276,15 @@ export class JobService {
         if (proc === undefined) throw new HtcError('NOT_FOUND', `no job ${r.ref} in the queue`);
         out.push({ cluster: this.queue.cluster(cluster.clusterId)!, proc });
       } else {
-        this.ensureMade(cluster, cluster.procCount);
-        for (const proc of this.queue.procs({ clusterId: cluster.clusterId })) out.push({ cluster, proc });
+        // Removing a whole cluster gives up the procs not made yet instead of making them.
+        if (action === 'remove' && cluster.factory !== null) {
+          if (!caller.isAdministrator && cluster.owner !== caller.user) throw new HtcError('FORBIDDEN', `cluster ${cluster.clusterId} belongs to ${cluster.owner}; you may change only your own jobs`);
+          this.abandoned += this.queue.abandonUnmaterialized(cluster.clusterId, this.clock());
+        } else {
+          this.ensureMade(cluster, cluster.procCount);
+        }
+        const current = this.queue.cluster(cluster.clusterId) ?? cluster;
+        for (const proc of this.queue.procs({ clusterId: cluster.clusterId })) out.push({ cluster: current, proc });
       }
     }
     if (refs === undefined && compiled !== undefined) {
@@ -287,9 +315,10 @@ export class JobService {
   act(caller: Caller, request: ActionRequest): ActionResponse {
     const now = this.clock();
     const reason = request.reason ?? byUserReason(request.action, caller.user);
+    this.abandoned = 0;
     const changes: ProcChange[] = [];
     const refused: { id: string; reason: string }[] = [];
-    for (const { cluster, proc } of this.targets(caller, request.ids, request.constraint)) {
+    for (const { cluster, proc } of this.targets(caller, request.ids, request.constraint, request.action)) {
       const job: JobSnapshot = { id: { clusterId: proc.clusterId, procId: proc.procId }, status: proc.status, ad: this.wholeAd(cluster, proc) };
       let result: TransitionResult;
       if (request.action === 'hold') result = hold(job, reason, HoldReasonCode.UserRequest, 0, now);
@@ -299,13 +328,14 @@ export class JobService {
       else refused.push({ id: `${proc.clusterId}.${proc.procId}`, reason: result.message });
     }
     const applied = this.queue.changeProcs(changes, now);
+    for (const c of applied) this.factoryClustersToCheck?.add(c.id.clusterId);
     const appliedIds = new Set(applied.map((c) => `${c.id.clusterId}.${c.id.procId}`));
     for (const c of changes) {
       const id = `${c.id.clusterId}.${c.id.procId}`;
       if (!appliedIds.has(id)) refused.push({ id, reason: 'its state changed meanwhile; try again' });
     }
     this.retire(applied.filter((c) => c.status === JobStatus.Removed).map((c) => c.id));
-    return { changed: [...appliedIds], refused };
+    return { changed: [...appliedIds], refused, abandoned: this.abandoned };
   }
 
   /** Removed (and completed) jobs leave the queue for history, with their whole ads. */
@@ -399,13 +429,21 @@ export class JobService {
    */
   writeUserLogs(afterSeq: number, append: (path: string, text: string) => void, warn: (message: string) => void): number {
     let last = afterSeq;
+    // Looked up once per cluster per call: a cluster of 10,000 jobs has
+    // 10,000 events, and a removed cluster's ads are in history only.
+    const logs = new Map<number, (procId: number) => string | undefined>();
+    const logOf = (clusterId: number, procId: number): string | undefined => {
+      let find = logs.get(clusterId);
+      if (find === undefined) logs.set(clusterId, (find = this.userLogFinder(clusterId)));
+      return find(procId);
+    };
     for (;;) {
       const events = this.queue.events({ afterSeq: last }, 5000);
       if (events.length === 0) return last;
       const byFile = new Map<string, string>();
       for (const e of events) {
         last = e.seq;
-        const path = this.userLogOf(e.clusterId, e.procId);
+        const path = logOf(e.clusterId, e.procId);
         if (path === undefined) continue;
         const text = formatStoredEvent(e);
         if (text !== undefined) byFile.set(path, (byFile.get(path) ?? '') + text);
@@ -420,18 +458,26 @@ export class JobService {
     }
   }
 
-  private userLogOf(clusterId: number, procId: number): string | undefined {
+  /** How to find the UserLog of a cluster's jobs: from its cluster ad, else per proc (queue, then history). */
+  private userLogFinder(clusterId: number): (procId: number) => string | undefined {
+    const text = (node: ReturnType<ClassAd['get']>): string | undefined => (node?.kind === 'literal' && typeof node.value === 'string' ? node.value : undefined);
     const cluster = this.queue.cluster(clusterId);
-    let node = cluster === undefined ? undefined : this.clusterAd(cluster).get('UserLog');
-    if (node === undefined) {
-      const proc = this.queue.proc({ clusterId, procId });
-      if (proc !== undefined && proc.diff.includes('UserLog')) node = parseClassAd(proc.diff).get('UserLog');
-      if (node === undefined) {
-        const past = this.queue.history({ clusterId }, 100000).find((h) => h.id.procId === procId);
-        if (past !== undefined) node = parseClassAd(past.ad).get('UserLog');
-      }
+    if (cluster !== undefined) {
+      const fromCluster = text(this.clusterAd(cluster).get('UserLog'));
+      if (fromCluster !== undefined) return () => fromCluster;
     }
-    return node?.kind === 'literal' && typeof node.value === 'string' ? node.value : undefined;
+    let past: Map<number, string | undefined> | undefined;
+    return (procId) => {
+      const proc = cluster === undefined ? undefined : this.queue.proc({ clusterId, procId });
+      if (proc !== undefined) return proc.diff.includes('UserLog') ? text(parseClassAd(proc.diff).get('UserLog')) : undefined;
+      if (past === undefined) {
+        past = new Map();
+        for (const h of this.queue.history({ clusterId }, 1_000_000)) {
+          if (h.ad.includes('UserLog')) past.set(h.id.procId, text(parseClassAd(h.ad).get('UserLog')));
+        }
+      }
+      return past.get(procId);
+    };
   }
 
   /**

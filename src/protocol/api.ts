@@ -106,6 +106,8 @@ export interface ActionRequest {
 export interface ActionResponse {
   readonly changed: readonly string[];
   readonly refused: readonly { id: string; reason: string }[];
+  /** Jobs of late-materialized clusters removed before they were made (they leave no history). */
+  readonly abandoned?: number;
 }
 
 export interface EditRequest {

@@ -125,6 +125,13 @@ export interface JobQueue {
   changeProcs(changes: readonly ProcChange[], now: number): ProcChange[];
   /** Per-status counts over materialized procs, optionally per owner; unmaterialized procs are not counted here. */
   statusCounts(filter?: { owner?: string }): StatusCounts;
+  /**
+   * Gives up a factory cluster's procs not made yet (removing a cluster of a
+   * million late-materialized jobs must not make them first): the cluster
+   * keeps only its made procs, and is deleted if it has none. Returns how
+   * many procs were given up.
+   */
+  abandonUnmaterialized(clusterId: number, now: number): number;
   /** Moves finished (Completed/Removed) procs to history with their whole ad; returns how many. */
   moveToHistory(ids: readonly JobId[], wholeAds: readonly string[], now: number): number;
   /** History records, newest first. */

@@ -59,6 +59,11 @@ export const DELETE_CLUSTER_IF_DONE = `DELETE FROM clusters WHERE cluster_id = @
 
 export const INSERT_JOBSET = 'INSERT INTO jobsets (name, owner, submitted_at) VALUES (?, ?, ?)';
 
+/** A factory cluster keeps only its made procs. */
+export const TRUNCATE_FACTORY = 'UPDATE clusters SET proc_count = materialized_count, factory = NULL WHERE cluster_id = ?';
+
+export const DELETE_CLUSTER = 'DELETE FROM clusters WHERE cluster_id = ?';
+
 // ---- reads ------------------------------------------------------------------
 
 export const JOBSET_EXISTS = 'SELECT 1 FROM jobsets WHERE jobset_id = ?';

@@ -139,6 +139,7 @@ class SqliteJobQueue implements JobQueue {
   private readonly materializeTx: (clusterId: number, from: number, diffs: readonly string[], now: number) => void;
   private readonly changeTx: (changes: readonly ProcChange[], now: number) => ProcChange[];
   private readonly historyTx: (ids: readonly JobId[], wholeAds: readonly string[], now: number) => number;
+  private readonly abandonTx: (clusterId: number) => number;
   private readonly jobsetTx: (name: string, owner: string, now: number) => number;
 
   constructor(db: Database.Database) {
@@ -172,6 +173,20 @@ class SqliteJobQueue implements JobQueue {
     );
     this.changeTx = immediate((changes: readonly ProcChange[], now: number) => this.doChange(changes, now));
     this.historyTx = immediate((ids: readonly JobId[], wholeAds: readonly string[], now: number) => this.doMoveToHistory(ids, wholeAds, now));
+    const truncate = db.prepare(sql.TRUNCATE_FACTORY);
+    const deleteCluster = db.prepare(sql.DELETE_CLUSTER);
+    this.abandonTx = immediate((clusterId: number) => {
+      const c = this.cluster(clusterId);
+      if (c === undefined) throw invalid(`no cluster ${clusterId}`);
+      const unmade = c.procCount - c.materializedCount;
+      if (unmade === 0) return 0;
+      if (c.materializedCount === 0) deleteCluster.run(clusterId);
+      else {
+        truncate.run(clusterId);
+        this.deleteClusterIfDone.run({ clusterId });
+      }
+      return unmade;
+    });
     this.jobsetTx = immediate((name: string, owner: string, now: number) => Number(this.insertJobset.run(name, owner, now).lastInsertRowid));
   }
 
@@ -365,6 +380,11 @@ class SqliteJobQueue implements JobQueue {
    * skipped. A cluster whose last proc leaves and which has nothing left to
    * materialize is deleted (its id stays used). Returns how many moved.
    */
+  /** One transaction; see the interface. `now` is unused: no proc existed to record an event for. */
+  abandonUnmaterialized(clusterId: number, _now: number): number {
+    return this.abandonTx(clusterId);
+  }
+
   moveToHistory(ids: readonly JobId[], wholeAds: readonly string[], now: number): number {
     if (ids.length !== wholeAds.length) throw invalid(`moveToHistory: ${ids.length} ids but ${wholeAds.length} ads`);
     if (ids.length === 0) return 0;

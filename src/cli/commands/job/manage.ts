@@ -144,9 +144,12 @@ function registerAction(action: 'hold' | 'release' | 'remove', description: stri
           ...(options.reason === undefined ? {} : { reason: options.reason }),
         }));
         if (options.json) ctx.stdout.write(`${JSON.stringify(result)}\n`);
-        else for (const id of result.changed) ctx.stdout.write(`Job ${id} ${verb}\n`);
+        else {
+          for (const id of result.changed) ctx.stdout.write(`Job ${id} ${verb}\n`);
+          if ((result.abandoned ?? 0) > 0) ctx.stdout.write(`${result.abandoned} job(s) not yet made ${verb}\n`);
+        }
         for (const r of result.refused) ctx.stderr.write(`htc: job ${r.id} not ${verb}: ${r.reason}\n`);
-        if (result.changed.length === 0) {
+        if (result.changed.length === 0 && (result.abandoned ?? 0) === 0) {
           if (result.refused.length === 0) throw new HtcError('NOT_FOUND', `${action}: no job matched`);
           throw new HtcError('CONFLICT', `${action}: no job was ${verb}`);
         }
