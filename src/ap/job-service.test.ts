@@ -1,0 +1,100 @@
+/**
+ * The job service against a real queue in a temporary directory: who may
+ * do what, submits from stored factories, late materialization, history.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, beforeEach, describe, it } from 'node:test';
+import { HtcError } from '../errors.ts';
+import { openJobQueue, type JobQueue } from '../store/index.ts';
+import { SubmitDescription } from '../submit/index.ts';
+import { JobService, type Caller } from './job-service.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'htc-job-service-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const alice: Caller = { user: 'alice', domain: 'ap.test', isAdministrator: false };
+const bob: Caller = { user: 'bob', domain: 'ap.test', isAdministrator: false };
+const owner: Caller = { user: 'apowner', domain: 'ap.test', isAdministrator: true };
+
+function factory(text: string): string {
+  return SubmitDescription.compile(text, join(root, 'job.sub'), { owner: 'whoever', now: 1, cwd: root, env: {} }).toFactory();
+}
+
+let queue: JobQueue;
+let jobs: JobService;
+let n = 0;
+beforeEach(() => {
+  queue = openJobQueue(join(root, `queue-${n++}.db`));
+  jobs = new JobService(queue, () => 1_700_000_000);
+});
+
+function refusedWith(fn: () => unknown, code: string, message: RegExp): void {
+  assert.throws(fn, (e: unknown) => e instanceof HtcError && e.code === code && message.test(e.message));
+}
+
+describe('authorization', () => {
+  it('the job owner is the authenticated caller, whatever the submit said', () => {
+    const { clusterId } = jobs.submit(alice, { factory: factory('executable = /bin/true\nqueue\n') });
+    const job = jobs.job(`${clusterId}.0`);
+    assert.equal(job.summary.owner, 'alice');
+    assert.match(job.ad, /"Owner":"alice"/);
+    assert.match(job.ad, /"User":"alice@ap\.test"/);
+  });
+
+  it('users read every job but change only their own; the AP owner changes all', () => {
+    const { clusterId } = jobs.submit(alice, { factory: factory('executable = /bin/true\nqueue 2\n') });
+    assert.equal(jobs.list(bob, { all: true }).jobs.length, 2, 'bob reads alice\'s jobs');
+    assert.equal(jobs.list(bob, {}).jobs.length, 0, 'but they are not his');
+    refusedWith(() => jobs.act(bob, { action: 'hold', ids: [`${clusterId}.0`] }), 'FORBIDDEN', /belongs to alice/);
+    refusedWith(() => jobs.act(bob, { action: 'remove', ids: [String(clusterId)] }), 'FORBIDDEN', /belongs to alice/);
+    refusedWith(() => jobs.act(bob, { action: 'hold', constraint: 'true' }), 'FORBIDDEN', /belongs to alice/);
+    refusedWith(() => jobs.edit(bob, { id: `${clusterId}.0`, attribute: 'Foo', expression: '1' }), 'FORBIDDEN', /belongs to alice/);
+    assert.deepEqual(jobs.act(owner, { action: 'hold', ids: [`${clusterId}.1`] }).changed, [`${clusterId}.1`]);
+    assert.deepEqual(jobs.act(alice, { action: 'release', ids: [`${clusterId}.1`] }).changed, [`${clusterId}.1`]);
+  });
+
+  it('a jobset can be joined only by its owner', () => {
+    const first = jobs.submit(alice, { factory: factory('executable = /bin/true\nqueue\n'), jobset: { name: 's' } });
+    refusedWith(() => jobs.submit(bob, { factory: factory('executable = /bin/true\nqueue\n'), jobset: { id: first.jobsetId! } }), 'NOT_FOUND', /no jobset/);
+    refusedWith(() => jobs.removeJobset(bob, 's', undefined), 'NOT_FOUND', /no jobset "s" of yours/);
+  });
+});
+
+describe('submit and late materialization', () => {
+  it('makes procs ahead up to max_idle and the rest later, each once', () => {
+    const { clusterId, procCount } = jobs.submit(alice, { factory: factory('executable = /bin/echo\narguments = $(Process)\nmax_idle = 3\nqueue 10\n') });
+    assert.equal(procCount, 10);
+    assert.equal(queue.cluster(clusterId)!.materializedCount, 3);
+    assert.equal(jobs.materializeSome(100), 0, 'three idle already made');
+    jobs.act(alice, { action: 'hold', ids: [`${clusterId}.0`, `${clusterId}.1`] });
+    assert.equal(jobs.materializeSome(100), 2, 'two left Idle, two more are made');
+    const args = jobs.list(alice, { long: true }).ads!.map((a) => /"Args":"(\d+)"/.exec(a)![1]);
+    assert.deepEqual(args, ['0', '1', '2', '3', '4']);
+    assert.deepEqual(jobs.list(alice, {}).pending, [{ clusterId, owner: 'alice', batchName: null, count: 5 }]);
+  });
+
+  it('adds the annex binding to Requirements', () => {
+    const { clusterId } = jobs.submit(alice, { factory: factory('executable = /bin/true\nqueue\n'), annexName: 'a1' });
+    const ad = jobs.job(`${clusterId}.0`).ad;
+    assert.match(ad, /TargetAnnexName":"a1"/);
+    assert.match(ad, /TARGET\.AnnexName is MY\.TargetAnnexName/);
+  });
+
+  it('refuses a factory that is not one', () => {
+    refusedWith(() => jobs.submit(alice, { factory: '{"version": 3}' }), 'BAD_REQUEST', /version 3/);
+  });
+});
+
+describe('history', () => {
+  it('removed jobs leave the queue with their whole ads', () => {
+    const { clusterId } = jobs.submit(alice, { factory: factory('executable = /bin/true\nqueue 2\n') });
+    jobs.act(alice, { action: 'remove', ids: [String(clusterId)], reason: 'not needed' });
+    const past = jobs.history(alice, {});
+    assert.deepEqual(past.map((h) => [h.id, h.statusName]), [[`${clusterId}.1`, 'Removed'], [`${clusterId}.0`, 'Removed']]);
+    assert.match(past[0]!.ad, /"RemoveReason":"not needed"/);
+    refusedWith(() => jobs.job(`${clusterId}.0`), 'NOT_FOUND', /has left the queue \(Removed\)/);
+  });
+});
