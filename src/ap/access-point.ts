@@ -8,7 +8,7 @@
  * listener, then the queue (every acknowledged change is already durable),
  * then removes the socket and access file.
  */
-import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -19,6 +19,7 @@ import { ACCESS_FILE, SOCKET_FILE, type AccessFile } from '../protocol/access-fi
 import type { ApStatus } from '../protocol/api.ts';
 import { openJobQueue, type JobQueue } from '../store/index.ts';
 import { HttpApi } from './http-api.ts';
+import { appendUserLog } from './job-files.ts';
 import { JobService } from './job-service.ts';
 
 export interface AccessPointOptions {
@@ -186,7 +187,7 @@ export class AccessPoint {
   private flushUserLogs(): void {
     if (this.jobs === undefined) return;
     try {
-      const seq = this.jobs.writeUserLogs(this.userLogSeq, (path, text) => appendFileSync(path, text), (m) => this.log(m));
+      const seq = this.jobs.writeUserLogs(this.userLogSeq, (path, owner, text) => appendUserLog(path, owner, text), (m) => this.log(m));
       if (seq !== this.userLogSeq) {
         this.userLogSeq = seq;
         writeFileSync(join(this.dir, USER_LOG_SEQ_FILE), `${seq}\n`);

@@ -11,10 +11,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { HtcError, httpStatusFor } from '../errors.ts';
 import { API_PREFIX, MAX_REQUEST_BYTES, asObject, parseActionRequest, parseEditRequest, parseListRequest, parseSubmitRequest } from '../protocol/api.ts';
 import { createChallenge, hasScope, isScope, parseIdentity, verifyChallenge, type Challenge, type Scope, type TokenIssuer } from '../auth/index.ts';
+import { readJobFile } from './job-files.ts';
 import type { Caller, JobService } from './job-service.ts';
 
 /** How long a local session lasts; the CLI authenticates once per command. */
@@ -89,11 +89,17 @@ export class HttpApi {
       ['GET /tokens', { scope: 'READ', handle: (caller) => this.ownerOnly(caller, 'list tokens', () => ctx.tokens.list()) }],
       ['POST /tokens/revoke', { scope: 'READ', handle: (caller, body) => this.revokeToken(caller, body) }],
       ['GET /jobs/log', read((_caller, _body, query) => ({ text: jobs.jobLog(requiredQuery(query, 'id')) }))],
-      ['GET /jobs/output', read((_caller, _body, query) => {
+      ['GET /jobs/output', read((caller, _body, query) => {
         const stream = requiredQuery(query, 'stream');
         if (stream !== 'out' && stream !== 'err') throw new HtcError('BAD_REQUEST', 'stream must be out or err');
         const id = requiredQuery(query, 'id');
-        return { text: readOutput(jobs.streamPath(id, stream), id) };
+        const { path, owner } = jobs.streamPath(caller, id, stream);
+        try {
+          return { text: readJobFile(path, owner, MAX_OUTPUT_BYTES, `job ${id}'s ${stream === 'out' ? 'output' : 'error output'}`) };
+        } catch (error) {
+          if (error instanceof HtcError && error.code === 'NOT_FOUND') throw new HtcError('NOT_FOUND', `job ${id} has no output at ${path} yet (it has not run, or its output has not come back)`);
+          throw error;
+        }
       })],
       ['GET /jobs/history', read((caller, _body, query) => jobs.history(caller, { all: query.get('all') === 'true', limit: Number(query.get('limit') ?? '1000') }))],
     ]);
@@ -216,25 +222,8 @@ export class HttpApi {
   }
 }
 
-/** The last MAX_OUTPUT_BYTES of a job's output file. */
+/** How much of a job's output file `htc job out|err` returns (the end of it). */
 const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
-function readOutput(path: string, id: string): string {
-  let size: number;
-  try {
-    size = statSync(path).size;
-  } catch {
-    throw new HtcError('NOT_FOUND', `job ${id} has no output at ${path} yet (it has not run, or its output has not come back)`);
-  }
-  const start = Math.max(0, size - MAX_OUTPUT_BYTES);
-  const fd = openSync(path, 'r');
-  try {
-    const buffer = Buffer.alloc(size - start);
-    readSync(fd, buffer, 0, buffer.length, start);
-    return (start > 0 ? `[... ${start} earlier bytes not shown ...]\n` : '') + buffer.toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
-}
 
 function requiredQuery(query: URLSearchParams, name: string): string {
   const v = query.get(name);

@@ -427,30 +427,36 @@ export class JobService {
    * returns the last sequence number handled. Files that cannot be written
    * are reported through `warn` and skipped: the queue is the record.
    */
-  writeUserLogs(afterSeq: number, append: (path: string, text: string) => void, warn: (message: string) => void): number {
+  writeUserLogs(afterSeq: number, append: (path: string, owner: string, text: string) => void, warn: (message: string) => void): number {
     let last = afterSeq;
     // Looked up once per cluster per call: a cluster of 10,000 jobs has
     // 10,000 events, and a removed cluster's ads are in history only.
     const logs = new Map<number, (procId: number) => string | undefined>();
+    const owners = new Map<number, string | undefined>();
     const logOf = (clusterId: number, procId: number): string | undefined => {
       let find = logs.get(clusterId);
       if (find === undefined) logs.set(clusterId, (find = this.userLogFinder(clusterId)));
       return find(procId);
     };
+    const ownerOf = (clusterId: number): string | undefined => {
+      if (!owners.has(clusterId)) owners.set(clusterId, this.queue.cluster(clusterId)?.owner ?? this.queue.history({ clusterId }, 1)[0]?.ad.match(/Owner = "([^"]*)"/)?.[1]);
+      return owners.get(clusterId);
+    };
     for (;;) {
       const events = this.queue.events({ afterSeq: last }, 5000);
       if (events.length === 0) return last;
-      const byFile = new Map<string, string>();
+      const byFile = new Map<string, { owner: string; text: string }>();
       for (const e of events) {
         last = e.seq;
         const path = logOf(e.clusterId, e.procId);
-        if (path === undefined) continue;
+        const owner = path === undefined ? undefined : ownerOf(e.clusterId);
+        if (path === undefined || owner === undefined) continue;
         const text = formatStoredEvent(e);
-        if (text !== undefined) byFile.set(path, (byFile.get(path) ?? '') + text);
+        if (text !== undefined) byFile.set(path, { owner, text: (byFile.get(path)?.text ?? '') + text });
       }
-      for (const [path, text] of byFile) {
+      for (const [path, { owner, text }] of byFile) {
         try {
-          append(path, text);
+          append(path, owner, text);
         } catch (error) {
           warn(`cannot write the user log ${path}: ${error instanceof Error ? error.message : String(error)}`);
         }
@@ -485,7 +491,7 @@ export class JobService {
    * (relative to `Iwd`). Returned for the AP to read; the AP's spool
    * will hold them once pilots transfer outputs back.
    */
-  streamPath(ref: string, stream: 'out' | 'err'): string {
+  streamPath(caller: Caller, ref: string, stream: 'out' | 'err'): { path: string; owner: string } {
     const id = parseJobRef(ref);
     if (id.procId === undefined) throw new HtcError('USAGE', `job ${stream} needs a job id like ${id.clusterId}.0`);
     const cluster = this.queue.cluster(id.clusterId);
@@ -497,13 +503,16 @@ export class JobService {
       if (past !== undefined) ad = parseClassAd(past.ad);
     }
     if (ad === undefined) throw new HtcError('NOT_FOUND', `no job ${ref} in the queue or its history`);
+    const ownerNode = ad.get('Owner');
+    const owner = ownerNode?.kind === 'literal' && typeof ownerNode.value === 'string' ? ownerNode.value : '';
+    if (!caller.isAdministrator && owner !== caller.user) throw new HtcError('FORBIDDEN', `job ${ref} belongs to ${owner}; only its owner reads its output`);
     const attr = stream === 'out' ? 'Out' : 'Err';
     const node = ad.get(attr);
     const file = node?.kind === 'literal' && typeof node.value === 'string' ? node.value : '/dev/null';
     if (file === '/dev/null') throw new HtcError('NOT_FOUND', `job ${ref} sends its ${stream === 'out' ? 'output' : 'error output'} to /dev/null (set ${stream === 'out' ? 'output' : 'error'} = FILE in its submit file)`);
     const iwd = ad.get('Iwd');
     const base = iwd?.kind === 'literal' && typeof iwd.value === 'string' ? iwd.value : '/';
-    return file.startsWith('/') ? file : `${base.replace(/\/$/, '')}/${file}`;
+    return { path: file.startsWith('/') ? file : `${base.replace(/\/$/, '')}/${file}`, owner };
   }
 
   /** One job's events as user log text (`htc job log ID`). */
