@@ -98,3 +98,32 @@ describe('history', () => {
     refusedWith(() => jobs.job(`${clusterId}.0`), 'NOT_FOUND', /has left the queue \(Removed\)/);
   });
 });
+
+describe('a job that runs and exits (the path pilots will report through)', () => {
+  it('completes and leaves for history; OnExitHold holds; OnExitRemove false requeues; LeaveJobInQueue keeps it', () => {
+    const sub = (extra: string): number => jobs.submit(alice, { factory: factory(`executable = /bin/true\n${extra}\nqueue\n`) }).clusterId;
+    const done = sub('');
+    assert.equal(jobs.startJob(`${done}.0`, 'node1'), undefined);
+    assert.equal(jobs.job(`${done}.0`).summary.statusName, 'Running');
+    assert.equal(jobs.completeJob(`${done}.0`, { exitBySignal: false, exitCode: 0 }), undefined);
+    assert.match(jobs.history(alice, {})[0]!.ad, /"ExitCode":0/);
+
+    const held = sub('on_exit_hold = ExitCode != 0');
+    jobs.startJob(`${held}.0`, 'node1');
+    jobs.completeJob(`${held}.0`, { exitBySignal: false, exitCode: 3 });
+    assert.equal(jobs.job(`${held}.0`).summary.statusName, 'Held');
+
+    const again = sub('on_exit_remove = ExitCode == 0');
+    jobs.startJob(`${again}.0`, 'node1');
+    jobs.completeJob(`${again}.0`, { exitBySignal: false, exitCode: 1 });
+    assert.equal(jobs.job(`${again}.0`).summary.statusName, 'Idle');
+
+    const kept = sub('leave_in_queue = true');
+    jobs.startJob(`${kept}.0`, 'node1');
+    jobs.completeJob(`${kept}.0`, { exitBySignal: false, exitCode: 0 });
+    assert.equal(jobs.job(`${kept}.0`).summary.statusName, 'Completed');
+
+    assert.match(jobs.startJob(`${kept}.0`, 'node1') ?? '', /is not idle/);
+    assert.match(jobs.completeJob(`${held}.0`, { exitBySignal: false, exitCode: 0 }) ?? '', /is not running/);
+  });
+});

@@ -18,8 +18,8 @@ import type {
 } from '../protocol/api.ts';
 import { SubmitDescription, SubmitError } from '../submit/index.ts';
 import {
-  HoldReasonCode, byUserReason, checkEditable, formatStoredEvent, hold, parseJobRef as parseRef, periodic, release, remove, toProcChange, withAnnexRequirements,
-  type JobSnapshot, type TransitionResult,
+  HoldReasonCode, byUserReason, checkEditable, complete, formatStoredEvent, hold, leaveInQueue, parseJobRef as parseRef, periodic, release, remove, start,
+  toProcChange, withAnnexRequirements, type ExitOutcome, type JobSnapshot, type TransitionResult,
 } from '../core/index.ts';
 import { JobStatus, type ClusterRecord, type JobId, type JobQueue, type JobStatusCode, type ProcChange, type ProcRecord } from '../store/index.ts';
 
@@ -522,6 +522,47 @@ export class JobService {
     const events = this.queue.events({ id: { clusterId: id.clusterId, procId: id.procId } });
     if (events.length === 0) throw new HtcError('NOT_FOUND', `no job ${ref} (no events recorded for it)`);
     return events.map((e) => formatStoredEvent(e) ?? '').join('');
+  }
+
+  /**
+   * A job starts running on `host` (the pilot's report, issue 5). Returns
+   * the transition's refusal text when the job is not idle.
+   */
+  startJob(ref: string, host: string): string | undefined {
+    return this.runTransition(ref, (job, now) => start(job, { host }, now));
+  }
+
+  /**
+   * A running job's process ended. Its exit policies decide (core): Completed
+   * (then to history unless LeaveJobInQueue holds), Held (OnExitHold) or
+   * back to Idle (OnExitRemove false). Returns a refusal text, if any.
+   */
+  completeJob(ref: string, outcome: ExitOutcome): string | undefined {
+    const refusal = this.runTransition(ref, (job, now) => complete(job, outcome, now));
+    if (refusal !== undefined) return refusal;
+    const id = parseJobRef(ref);
+    const cluster = this.queue.cluster(id.clusterId);
+    const proc = this.queue.proc({ clusterId: id.clusterId, procId: id.procId! });
+    if (cluster !== undefined && proc?.status === JobStatus.Completed) {
+      const snapshot: JobSnapshot = { id: { clusterId: proc.clusterId, procId: proc.procId }, status: proc.status, ad: this.wholeAd(cluster, proc) };
+      if (!leaveInQueue(snapshot, this.clock())) this.retire([snapshot.id]);
+    }
+    return undefined;
+  }
+
+  private runTransition(ref: string, decide: (job: JobSnapshot, now: number) => TransitionResult): string | undefined {
+    const id = parseJobRef(ref);
+    if (id.procId === undefined) throw new HtcError('USAGE', `a job id like ${id.clusterId}.0 is needed, not a cluster`);
+    const cluster = this.queue.cluster(id.clusterId);
+    const proc = cluster === undefined ? undefined : this.queue.proc({ clusterId: id.clusterId, procId: id.procId });
+    if (cluster === undefined || proc === undefined) throw new HtcError('NOT_FOUND', `no job ${ref} in the queue`);
+    const now = this.clock();
+    const result = decide({ id: { clusterId: proc.clusterId, procId: proc.procId }, status: proc.status, ad: this.wholeAd(cluster, proc) }, now);
+    if (!result.ok) return result.message;
+    const applied = this.queue.changeProcs([toProcChange(result)], now);
+    if (applied.length === 0) return `job ${ref} changed meanwhile`;
+    this.factoryClustersToCheck?.add(id.clusterId);
+    return undefined;
   }
 
   /** Jobsets (yours, or everyone's with `all`) with their clusters and job counts. */

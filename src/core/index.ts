@@ -7,7 +7,7 @@ export { JobStatus, statusName, isFinished, formatJobId, type JobId, type JobSna
 export { parseJobRef, parseJobRefs, formatJobRef, refMatches, refToJobId, type JobRef } from './job-id.ts';
 export {
   hold, release, remove, start, evict, complete, periodic, toProcChange, byUserReason, checkEditable,
-  type Transition, type Refusal, type TransitionResult, type ProcChangeData,
+  type Transition, type Refusal, type TransitionResult, type ProcChangeData, type ExitOutcome,
 } from './job-state.ts';
 export { periodicDecision, exitDecision, leaveInQueue, HoldReasonCode } from './policy.ts';
 export { formatUserLogEvent, formatStoredEvent, formatUserLog } from './user-log.ts';
