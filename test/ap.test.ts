@@ -184,6 +184,14 @@ describe('remote clients over HTTPS with tokens', () => {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /token/i);
 
+    const readOnly = JSON.parse(ok(['token', 'create', '--scope', 'READ', '--lifetime', '1h', '--json'], dir)) as { token: string };
+    r = remote(['token', 'create', '--scope', 'READ,WRITE'], { ...env, HTC_TOKEN: readOnly.token });
+    assert.equal(r.status, 2, 'a READ token cannot mint a stronger one');
+    assert.match(r.stderr, /needs the WRITE scope/);
+    r = remote(['job', 'submit', 'colors.sub'], { ...env, HTC_TOKEN: readOnly.token });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /needs the WRITE scope/);
+
     ok(['token', 'revoke', issued.id], dir);
     r = remote(['job', 'list'], env);
     assert.equal(r.status, 2);

@@ -8,7 +8,7 @@
  * listener, then the queue (every acknowledged change is already durable),
  * then removes the socket and access file.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -137,6 +137,10 @@ export class AccessPoint {
       server.once('error', reject);
       server.listen(this.socketPath, () => resolveListen());
     });
+    // Every local user may connect: each request is authenticated anyway.
+    chmodSync(this.socketPath, 0o777);
+    const swept = this.jobs.sweepFinished();
+    if (swept > 0) this.log(`moved ${swept} finished job(s) left in the queue to history`);
     this.server = server;
     let url: string | null = null;
     let fingerprint: string | null = null;
@@ -162,7 +166,9 @@ export class AccessPoint {
     renameSync(tmp, join(this.dir, ACCESS_FILE));
     this.log(`access point serving ${this.socketPath}${url === null ? '' : ` and ${url}`} (pid ${process.pid})`);
     this.scheduleMaterialize();
-    this.userLogSeq = Number(readFileOr(join(this.dir, USER_LOG_SEQ_FILE), '0')) || 0;
+    const seqText = readFileOr(join(this.dir, USER_LOG_SEQ_FILE), '0').trim();
+    if (!/^\d+$/.test(seqText)) throw new HtcError('AP_FAILED', `${join(this.dir, USER_LOG_SEQ_FILE)} is damaged (${JSON.stringify(seqText.slice(0, 20))}); put the last user-log event number in it, or 0 to write every event again`);
+    this.userLogSeq = Number(seqText);
     this.scheduleUserLogs();
     const interval = this.options.policyIntervalMs ?? (Number(process.env.HTC_POLICY_INTERVAL_MS) || 60_000);
     this.policyTimer = setInterval(() => {
@@ -190,7 +196,9 @@ export class AccessPoint {
       const seq = this.jobs.writeUserLogs(this.userLogSeq, (path, owner, text) => appendUserLog(path, owner, text), (m) => this.log(m));
       if (seq !== this.userLogSeq) {
         this.userLogSeq = seq;
-        writeFileSync(join(this.dir, USER_LOG_SEQ_FILE), `${seq}\n`);
+        const tmp = join(this.dir, `${USER_LOG_SEQ_FILE}.tmp`);
+        writeFileSync(tmp, `${seq}\n`);
+        renameSync(tmp, join(this.dir, USER_LOG_SEQ_FILE));
       }
     } catch (error) {
       this.log(`writing user logs failed: ${error instanceof Error ? error.message : String(error)}`);

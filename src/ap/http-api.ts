@@ -31,6 +31,9 @@ interface Authenticated {
   readonly scopes: readonly Scope[];
 }
 
+/** Unanswered local-authentication challenges kept at once (each expires after a minute). */
+const MAX_PENDING_CHALLENGES = 1000;
+
 /** The longest token lifetime `htc token create` grants. */
 const MAX_TOKEN_SECONDS = 366 * 24 * 3600;
 
@@ -49,7 +52,7 @@ export interface ApiContext {
   readonly onChange: () => void;
 }
 
-type Handler = (caller: Caller, body: unknown, query: URLSearchParams) => unknown;
+type Handler = (caller: Caller, body: unknown, query: URLSearchParams, scopes?: readonly Scope[]) => unknown;
 
 /** A route: its handler and the scope a token needs for it. */
 interface Route {
@@ -85,7 +88,7 @@ export class HttpApi {
         if (typeof o.id !== 'string') throw new HtcError('BAD_REQUEST', 'jobset remove: "id" (a jobset id or name) is required');
         return jobs.removeJobset(caller, o.id, typeof o.reason === 'string' ? o.reason : undefined);
       }))],
-      ['POST /tokens/create', { scope: 'READ', handle: (caller, body) => this.createToken(caller, body) }],
+      ['POST /tokens/create', { scope: 'WRITE', handle: (caller, body, _query, scopes) => this.createToken(caller, body, scopes ?? []) }],
       ['GET /tokens', { scope: 'READ', handle: (caller) => this.ownerOnly(caller, 'list tokens', () => ctx.tokens.list()) }],
       ['POST /tokens/revoke', { scope: 'READ', handle: (caller, body) => this.revokeToken(caller, body) }],
       ['GET /jobs/log', read((_caller, _body, query) => ({ text: jobs.jobLog(requiredQuery(query, 'id')) }))],
@@ -123,10 +126,13 @@ export class HttpApi {
     if (!hasScope({ scopes }, route.scope)) {
       throw new HtcError('FORBIDDEN', `this request needs the ${route.scope} scope; the token has ${scopes.join(', ') || 'none'}`);
     }
-    this.reply(res, await route.handle(caller, body, url.searchParams));
+    this.reply(res, await route.handle(caller, body, url.searchParams, scopes));
   }
 
   private async startLocalAuth(): Promise<{ challengeId: string; path: string }> {
+    const now = Date.now();
+    for (const [id, c] of this.challenges) if (c.expiresAt < now) this.challenges.delete(id);
+    if (this.challenges.size >= MAX_PENDING_CHALLENGES) throw new HtcError('CONFLICT', 'too many authentications under way; try again in a minute');
     const challenge = await createChallenge(this.ctx.challengeDir, { domain: this.ctx.domain });
     this.challenges.set(challenge.nonce, challenge);
     return { challengeId: challenge.nonce, path: challenge.path };
@@ -166,7 +172,8 @@ export class HttpApi {
     }
     if (!token.includes('.')) throw new HtcError('AUTH_FAILED', 'the session is unknown (the AP restarted?): authenticate again');
     const claims = this.ctx.tokens.verifySync(token);
-    const isAdministrator = hasScope(claims, 'ADMINISTRATOR') || (claims.identity.user === this.ctx.owner && claims.identity.domain === this.ctx.domain);
+    // A token acts for the AP's owner only as far as its scopes say: administering needs ADMINISTRATOR.
+    const isAdministrator = hasScope(claims, 'ADMINISTRATOR');
     return { caller: { user: claims.identity.user, domain: claims.identity.domain, isAdministrator }, scopes: claims.scopes };
   }
 
@@ -176,7 +183,7 @@ export class HttpApi {
   }
 
   /** `htc token create`: the owner issues tokens for anyone; others only for themselves, with no more than READ and WRITE. */
-  private async createToken(caller: Caller, body: unknown): Promise<unknown> {
+  private async createToken(caller: Caller, body: unknown, held: readonly Scope[]): Promise<unknown> {
     const o = asObject(body, 'token');
     const subject = typeof o.subject === 'string' ? parseIdentity(o.subject) : { user: caller.user, domain: caller.domain };
     const scopes = o.scopes ?? ['READ', 'WRITE'];
@@ -191,6 +198,9 @@ export class HttpApi {
     if (!caller.isAdministrator && (!self || scopes.some((s) => s !== 'READ' && s !== 'WRITE'))) {
       throw new HtcError('FORBIDDEN', "only the access point's owner may issue tokens for others or with ADVERTISE_STARTD or ADMINISTRATOR");
     }
+    // No token grants more than the credential that asked for it.
+    const notHeld = (scopes).filter((s) => !hasScope({ scopes: held }, s));
+    if (notHeld.length > 0) throw new HtcError('FORBIDDEN', `you cannot issue a token with ${notHeld.join(', ')}: your credential does not have it`);
     const issued = await this.ctx.tokens.issue({ subject: `${subject.user}@${subject.domain}`, scopes: scopes, lifetimeSeconds: lifetime });
     return { ...issued, subject: `${subject.user}@${subject.domain}`, scopes };
   }

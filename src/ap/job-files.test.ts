@@ -4,6 +4,7 @@
  * uid need root (CI runs as root); they are skipped otherwise.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,13 @@ describe('job files', () => {
     assert.equal(readFileSync(log, 'utf8'), 'one\ntwo\n');
     assert.equal(readJobFile(log, me, 1024, 'output'), 'one\ntwo\n');
     assert.equal(readJobFile(log, me, 4, 'output'), '[... 4 earlier bytes not shown ...]\ntwo\n');
+  });
+
+  it('a FIFO is refused at once, never waited on', () => {
+    const fifo = join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    forbidden(() => appendUserLog(fifo, me, 'x'), /FIFO|not a regular file/);
+    forbidden(() => readJobFile(fifo, me, 10, 'output'), /not a regular file/);
   });
 
   it('an unknown owner is refused', () => {

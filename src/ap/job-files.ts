@@ -52,17 +52,19 @@ function openForOwner(path: string, owner: string, flags: number, what: string):
   const sameUser = uid === ownUid;
   let fd: number;
   try {
-    fd = openSync(path, flags | (sameUser ? 0 : constants.O_NOFOLLOW));
+    // O_NONBLOCK: a FIFO named as a log or output must not block the AP (it is refused below).
+    fd = openSync(path, flags | constants.O_NONBLOCK | (sameUser ? 0 : constants.O_NOFOLLOW));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new HtcError('NOT_FOUND', `${what} ${path} does not exist`);
+    if (code === 'ENXIO') throw new HtcError('FORBIDDEN', `${what} ${path} is a FIFO, not a regular file`);
     if (code === 'ELOOP') throw new HtcError('FORBIDDEN', `${what} ${path} is a symbolic link; the access point does not follow it for another user's job`);
     throw new HtcError('FORBIDDEN', `${what} ${path}: ${(error as Error).message}`);
   }
   const stat = fstatSync(fd);
   if (!stat.isFile() || (!sameUser && stat.uid !== uid)) {
     closeSync(fd);
-    throw new HtcError('FORBIDDEN', `${what} ${path} is not a regular file owned by ${owner}`);
+    throw new HtcError('FORBIDDEN', `${what} ${path} is not a regular file${sameUser ? '' : ` owned by ${owner}`}`);
   }
   return fd;
 }

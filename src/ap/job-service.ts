@@ -83,15 +83,13 @@ export class JobService {
     }
     const clusterId = this.queue.nextClusterId();
     const factory = description.materialize(clusterId);
-    // The annex binding (DESIGN.md decision 4) is added here, on the AP, so no client can leave it out.
-    const clusterAd = factory.clusterAd.get('Requirements') === undefined ? factory.clusterAd : withAnnexRequirements(factory.clusterAd, caller.user);
-    clusterAd.setValue('User', `${caller.user}@${caller.domain}`);
+    const clusterAd = this.trustedClusterAd(factory.clusterAd, caller);
     if (jobsetId !== null) clusterAd.setValue('JobSetId', jobsetId);
     const ahead = materializeAhead(clusterAd);
     const made = Math.min(procCount, ahead);
     const procs: string[] = [];
     try {
-      for (let p = 0; p < made; p++) procs.push(printClassAd(factory.procDiff(p)));
+      for (let p = 0; p < made; p++) procs.push(printClassAd(this.trustedProcDiff(factory.procDiff(p), clusterAd, caller.user)));
     } catch (error) {
       if (error instanceof SubmitError) throw new HtcError('SUBMIT_INVALID', error.describe());
       throw error;
@@ -110,6 +108,27 @@ export class JobService {
     if (assigned !== clusterId) throw new HtcError('INTERNAL', `the queue assigned cluster ${assigned}, expected ${clusterId}`);
     if (made < procCount) this.factoryClustersToCheck?.add(clusterId);
     return { clusterId, procCount, jobsetId };
+  }
+
+  /**
+   * What the AP, not the client, decides in a cluster ad: the owner is the
+   * authenticated caller (a `+Owner` in the submit file cannot change it),
+   * and the annex binding (DESIGN.md decision 4) is in Requirements.
+   */
+  private trustedClusterAd(ad: ClassAd, caller: Caller): ClassAd {
+    ad.setValue('Owner', caller.user);
+    ad.setValue('User', `${caller.user}@${caller.domain}`);
+    return ad.get('Requirements') === undefined ? ad : withAnnexRequirements(ad, caller.user);
+  }
+
+  /** A proc's differences with no say over its owner, and with the annex binding if they change Requirements. */
+  private trustedProcDiff(diff: ClassAd, clusterAd: ClassAd, owner: string): ClassAd {
+    diff.delete('Owner');
+    diff.delete('User');
+    if (!['Requirements', 'TargetAnnexName', 'AllowAnnexSlots'].some((name) => diff.has(name))) return diff;
+    const whole = withAnnexRequirements(clusterAd.copy().update(diff), owner);
+    diff.set('Requirements', whole.get('Requirements')!);
+    return diff;
   }
 
   /**
@@ -139,7 +158,8 @@ export class JobService {
       const description = SubmitDescription.fromFactory(c.factory, { owner: c.owner });
       const factory = description.materialize(c.clusterId);
       const diffs: string[] = [];
-      for (let p = c.materializedCount; p < c.materializedCount + want; p++) diffs.push(printClassAd(factory.procDiff(p)));
+      const clusterAd = this.clusterAd(c);
+      for (let p = c.materializedCount; p < c.materializedCount + want; p++) diffs.push(printClassAd(this.trustedProcDiff(factory.procDiff(p), clusterAd, c.owner)));
       this.queue.materializeProcs(c.clusterId, c.materializedCount, diffs, this.clock());
       made += want;
     }
@@ -205,6 +225,9 @@ export class JobService {
     const constraint = this.constraint(request.constraint);
     const owner = request.all === true ? undefined : caller.user;
     const wanted = request.ids?.map(parseJobRef);
+    for (const w of wanted ?? []) {
+      if (this.queue.cluster(w.clusterId) === undefined) throw new HtcError('NOT_FOUND', `no job ${w.procId === undefined ? w.clusterId : `${w.clusterId}.${w.procId}`} in the queue`);
+    }
     const jobs: JobSummary[] = [];
     const ads: string[] = [];
     const pending: ListResponse['pending'][number][] = [];
@@ -270,6 +293,10 @@ export class JobService {
     for (const r of refs ?? []) {
       const cluster = this.queue.cluster(r.id.clusterId);
       if (cluster === undefined) throw new HtcError('NOT_FOUND', `no job ${r.ref} in the queue`);
+      // Before anything is made or given up on the caller's behalf.
+      if (!caller.isAdministrator && cluster.owner !== caller.user) {
+        throw new HtcError('FORBIDDEN', `job ${r.ref} belongs to ${cluster.owner}; you may change only your own jobs`);
+      }
       if (r.id.procId !== undefined) {
         this.ensureMade(cluster, r.id.procId + 1);
         const proc = this.queue.proc({ clusterId: r.id.clusterId, procId: r.id.procId });
@@ -288,7 +315,8 @@ export class JobService {
       }
     }
     if (refs === undefined && compiled !== undefined) {
-      for (const cluster of this.queue.clusters()) {
+      // A constraint selects among the caller's own jobs (all jobs for the AP's owner), as condor_rm does.
+      for (const cluster of this.queue.clusters(caller.isAdministrator ? {} : { owner: caller.user })) {
         for (const proc of this.queue.procs({ clusterId: cluster.clusterId })) out.push({ cluster, proc });
       }
     }
@@ -308,7 +336,8 @@ export class JobService {
     if (cluster.factory === null || cluster.materializedCount >= Math.min(upTo, cluster.procCount)) return;
     const factory = SubmitDescription.fromFactory(cluster.factory, { owner: cluster.owner }).materialize(cluster.clusterId);
     const diffs: string[] = [];
-    for (let p = cluster.materializedCount; p < Math.min(upTo, cluster.procCount); p++) diffs.push(printClassAd(factory.procDiff(p)));
+    const clusterAd = this.clusterAd(cluster);
+    for (let p = cluster.materializedCount; p < Math.min(upTo, cluster.procCount); p++) diffs.push(printClassAd(this.trustedProcDiff(factory.procDiff(p), clusterAd, cluster.owner)));
     this.queue.materializeProcs(cluster.clusterId, cluster.materializedCount, diffs, this.clock());
   }
 
@@ -439,7 +468,8 @@ export class JobService {
       return find(procId);
     };
     const ownerOf = (clusterId: number): string | undefined => {
-      if (!owners.has(clusterId)) owners.set(clusterId, this.queue.cluster(clusterId)?.owner ?? this.queue.history({ clusterId }, 1)[0]?.ad.match(/Owner = "([^"]*)"/)?.[1]);
+      // The owner the queue recorded from authentication, never text in an ad.
+      if (!owners.has(clusterId)) owners.set(clusterId, this.queue.cluster(clusterId)?.owner ?? this.queue.history({ clusterId }, 1)[0]?.owner);
       return owners.get(clusterId);
     };
     for (;;) {
@@ -592,9 +622,11 @@ export class JobService {
 
   /** A jobset by id or name (the newest of that name), among the caller's (or all, for the owner). */
   jobset(caller: Caller, ref: string): JobsetSummary {
-    const sets = this.jobsets(caller, caller.isAdministrator);
-    const found = /^\d+$/.test(ref) ? sets.find((j) => j.jobsetId === Number(ref)) : sets.filter((j) => j.name === ref).at(-1);
-    if (found === undefined) throw new HtcError('NOT_FOUND', `no jobset ${JSON.stringify(ref)}${caller.isAdministrator ? '' : ' of yours'}`);
+    // Everyone reads every jobset; a name means the caller's own newest of that name first.
+    const all = this.jobsets(caller, true);
+    const byName = (sets: JobsetSummary[]): JobsetSummary | undefined => sets.filter((j) => j.name === ref).at(-1);
+    const found = /^\d+$/.test(ref) ? all.find((j) => j.jobsetId === Number(ref)) : (byName(all.filter((j) => j.owner === caller.user)) ?? byName(all));
+    if (found === undefined) throw new HtcError('NOT_FOUND', `no jobset ${JSON.stringify(ref)}`);
     return found;
   }
 
@@ -602,6 +634,25 @@ export class JobService {
     const set = this.jobset(caller, ref);
     if (set.clusters.length === 0) return { changed: [], refused: [] };
     return this.act(caller, { action: 'remove', ids: set.clusters.map(String), ...(reason === undefined ? {} : { reason }) });
+  }
+
+  /**
+   * Moves Removed and Completed jobs that are still in the queue to history
+   * (run at start): a crash between a job's change and its move to history
+   * leaves it there. Completed jobs kept by LeaveJobInQueue stay.
+   */
+  sweepFinished(): number {
+    const ids: JobId[] = [];
+    const now = this.clock();
+    for (const proc of this.queue.procs({ statuses: [JobStatus.Removed, JobStatus.Completed] })) {
+      const cluster = this.queue.cluster(proc.clusterId);
+      if (cluster === undefined) continue;
+      const job: JobSnapshot = { id: { clusterId: proc.clusterId, procId: proc.procId }, status: proc.status, ad: this.wholeAd(cluster, proc) };
+      if (proc.status === JobStatus.Completed && leaveInQueue(job, now)) continue;
+      ids.push(job.id);
+    }
+    this.retire(ids);
+    return ids.length;
   }
 
   counts(): ReturnType<JobQueue['statusCounts']> {

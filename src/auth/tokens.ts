@@ -338,6 +338,11 @@ export class TokenIssuer {
     const record = this.#records.get(jti);
     if (record === undefined) throw invalidToken(`token ${jti} is not known to this AP (not issued here, or its record was removed)`);
     if (record.revoked) throw invalidToken(`token ${jti} was revoked`);
+    // The record is the authority: a token whose claims differ from what was
+    // issued under its id (someone holding the key minting on an old id) is refused.
+    if (record.subject !== formatIdentity(identity) || record.expiresAt !== exp || record.scopes.join(' ') !== scopes.join(' ')) {
+      throw invalidToken(`token ${jti} does not match what was issued under that id`);
+    }
     return {
       id: jti,
       issuer: iss,

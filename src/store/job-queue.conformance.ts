@@ -369,8 +369,8 @@ export function runJobQueueConformance(name: string, open: OpenQueue): void {
         assert.equal(q.proc({ clusterId: id, procId: 0 }), undefined);
         assert.equal(q.proc({ clusterId: id, procId: 1 })?.status, Running);
         assert.deepEqual(q.history(), [
-          { id: { clusterId: id, procId: 2 }, completedAt: 20, status: Completed, ad: ad(2) },
-          { id: { clusterId: id, procId: 0 }, completedAt: 10, status: Removed, ad: ad(0) },
+          { id: { clusterId: id, procId: 2 }, completedAt: 20, status: Completed, owner: 'alice', ad: ad(2) },
+          { id: { clusterId: id, procId: 0 }, completedAt: 10, status: Removed, owner: 'alice', ad: ad(0) },
         ]);
         assert.equal(q.history({}, 1).length, 1);
         assert.equal(q.history({ owner: 'bob' }).length, 0);

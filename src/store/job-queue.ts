@@ -135,7 +135,7 @@ export interface JobQueue {
   /** Moves finished (Completed/Removed) procs to history with their whole ad; returns how many. */
   moveToHistory(ids: readonly JobId[], wholeAds: readonly string[], now: number): number;
   /** History records, newest first. */
-  history(filter?: { owner?: string; clusterId?: number }, limit?: number): { id: JobId; completedAt: number; status: JobStatusCode; ad: string }[];
+  history(filter?: { owner?: string; clusterId?: number }, limit?: number): { id: JobId; completedAt: number; status: JobStatusCode; owner: string; ad: string }[];
   /** Events of one job, or all events after `afterSeq` (for user logs and watchers). */
   events(filter: { id?: JobId; afterSeq?: number }, limit?: number): JobEvent[];
   /** Jobsets: a name and owner grouping clusters. */

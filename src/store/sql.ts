@@ -116,7 +116,7 @@ export const STATUS_COUNTS_OF_OWNER = 'SELECT status, n FROM status_counts WHERE
 
 export function historyQuery(byOwner: boolean, byCluster: boolean): string {
   const where = [byOwner ? 'owner = @owner' : '', byCluster ? 'cluster_id = @clusterId' : ''].filter((w) => w !== '');
-  return `SELECT cluster_id AS clusterId, proc_id AS procId, completed_at AS completedAt, status, ad FROM history
+  return `SELECT cluster_id AS clusterId, proc_id AS procId, completed_at AS completedAt, status, owner, ad FROM history
     ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY completed_at DESC, cluster_id DESC, proc_id DESC LIMIT @limit`;
 }

@@ -409,16 +409,17 @@ class SqliteJobQueue implements JobQueue {
     return moved;
   }
 
-  history(filter: { owner?: string; clusterId?: number } = {}, limit?: number): { id: JobId; completedAt: number; status: JobStatusCode; ad: string }[] {
+  history(filter: { owner?: string; clusterId?: number } = {}, limit?: number): { id: JobId; completedAt: number; status: JobStatusCode; owner: string; ad: string }[] {
     const s = this.stmt(sql.historyQuery(filter.owner !== undefined, filter.clusterId !== undefined));
     const rows = s.all(pick({ owner: filter.owner, clusterId: filter.clusterId, limit: sqlLimit(limit) })) as {
       clusterId: number;
       procId: number;
       completedAt: number;
       status: JobStatusCode;
+      owner: string;
       ad: string;
     }[];
-    return rows.map((r) => ({ id: { clusterId: r.clusterId, procId: r.procId }, completedAt: r.completedAt, status: r.status, ad: r.ad }));
+    return rows.map((r) => ({ id: { clusterId: r.clusterId, procId: r.procId }, completedAt: r.completedAt, status: r.status, owner: r.owner, ad: r.ad }));
   }
 
   /** In seq order (the order they were written); `afterSeq` excludes it and older. */

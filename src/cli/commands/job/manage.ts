@@ -148,7 +148,9 @@ function registerAction(action: 'hold' | 'release' | 'remove', description: stri
           for (const id of result.changed) ctx.stdout.write(`Job ${id} ${verb}\n`);
           if ((result.abandoned ?? 0) > 0) ctx.stdout.write(`${result.abandoned} job(s) not yet made ${verb}\n`);
         }
-        for (const r of result.refused) ctx.stderr.write(`htc: job ${r.id} not ${verb}: ${r.reason}\n`);
+        // Many refusals of one kind (a whole cluster already removed) are summarized.
+        for (const r of result.refused.slice(0, 10)) ctx.stderr.write(`htc: job ${r.id} not ${verb}: ${r.reason}\n`);
+        if (result.refused.length > 10) ctx.stderr.write(`htc: ... and ${result.refused.length - 10} more job(s) not ${verb}\n`);
         if (result.changed.length === 0 && (result.abandoned ?? 0) === 0) {
           if (result.refused.length === 0) throw new HtcError('NOT_FOUND', `${action}: no job matched`);
           throw new HtcError('CONFLICT', `${action}: no job was ${verb}`);
