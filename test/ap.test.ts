@@ -138,7 +138,12 @@ describe('crash safety', () => {
         buffer = lines.pop()!;
         for (const l of lines) acknowledged.add(Number(l));
       });
-      await new Promise((r) => setTimeout(r, 1500 + round * 300));
+      // Kill once submits are flowing (the child needs a moment to start,
+      // more on a loaded machine), at a different moment each round.
+      const before = acknowledged.size;
+      const deadline = Date.now() + 60_000;
+      while (acknowledged.size < before + 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 50 + round * 150));
       process.kill(access.pid, 'SIGKILL');
       await exited;
     }
