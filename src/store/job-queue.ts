@@ -11,16 +11,10 @@
  * interprets; the store only keeps it).
  */
 
-/** HTCondor's JobStatus numbers. */
-export const JobStatus = {
-  Idle: 1,
-  Running: 2,
-  Removed: 3,
-  Completed: 4,
-  Held: 5,
-  TransferringOutput: 6,
-} as const;
-export type JobStatusCode = (typeof JobStatus)[keyof typeof JobStatus];
+import type { JobStatusCode } from '../core/index.ts';
+
+/** HTCondor's JobStatus numbers: one definition, in core (the store builds on core). */
+export { JobStatus, type JobStatusCode } from '../core/index.ts';
 
 export interface JobId {
   readonly clusterId: number;
