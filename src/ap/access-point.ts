@@ -112,7 +112,7 @@ export class AccessPoint {
       throw new HtcError('CONFLICT', `an access point is already running in ${this.dir} (pid ${existing.pid})`);
     }
     this.queue = openJobQueue(join(this.dir, 'queue.db'));
-    this.jobs = new JobService(this.queue);
+    this.jobs = new JobService(this.queue, undefined, `<${hostname()}:${this.socketPath}>`);
     const owner = userInfo().username;
     const domain = (this.options.domain ?? hostname()).toLowerCase();
     const challengeDir = await ensureChallengeDir(this.dir);

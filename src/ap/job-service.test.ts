@@ -159,3 +159,14 @@ describe('review regressions', () => {
     refusedWith(() => jobs.list(alice, { ids: ['999'] }), 'NOT_FOUND', /no job 999/);
   });
 });
+
+describe('user log text', () => {
+  it('names the AP in submit events and records holds in HTCondor form', () => {
+    const named = new JobService(queue, () => 1_700_000_000, '<ap.test:/tmp/ap.sock>');
+    const { clusterId } = named.submit(alice, { factory: factory('executable = /bin/true\nqueue\n') });
+    named.act(alice, { action: 'hold', ids: [`${clusterId}.0`], reason: 'checking' });
+    const log = named.jobLog(`${clusterId}.0`);
+    assert.match(log, new RegExp(`^000 \\(${String(clusterId).padStart(3, '0')}\\.000\\.000\\) \\S+ \\S+ Job submitted from host: <ap\\.test:/tmp/ap\\.sock>\\n\\.\\.\\.\\n`));
+    assert.match(log, /012 \(\d{3}\.000\.000\) \S+ \S+ Job was held\.\n\tchecking\n\tCode 1 Subcode 0\n\.\.\.\n$/);
+  });
+});

@@ -21,7 +21,7 @@ import {
   HoldReasonCode, byUserReason, checkEditable, complete, formatStoredEvent, hold, leaveInQueue, parseJobRef as parseRef, periodic, release, remove, start,
   toProcChange, withAnnexRequirements, type ExitOutcome, type JobSnapshot, type TransitionResult,
 } from '../core/index.ts';
-import { JobStatus, type ClusterRecord, type JobId, type JobQueue, type JobStatusCode, type ProcChange, type ProcRecord } from '../store/index.ts';
+import { JobStatus, type ClusterRecord, type JobEvent, type JobId, type JobQueue, type JobStatusCode, type ProcChange, type ProcRecord } from '../store/index.ts';
 
 /** Who is asking, as authenticated. */
 export interface Caller {
@@ -52,7 +52,14 @@ export class JobService {
   constructor(
     private readonly queue: JobQueue,
     private readonly clock: () => number = () => Math.floor(Date.now() / 1000),
+    /** How the AP names itself in submit events ("Job submitted from host: ..."). */
+    private readonly submitHost = '<local>',
   ) {}
+
+  /** A stored event as user log text; submit events (stored without details) name this AP. */
+  private formatEvent(e: JobEvent): string | undefined {
+    return formatStoredEvent(e.kind === 'submit' && e.data === '{}' ? { ...e, data: JSON.stringify({ host: this.submitHost }) } : e);
+  }
 
   // -------------------------------------------------------------------------
   // Submit
@@ -481,7 +488,7 @@ export class JobService {
         const path = logOf(e.clusterId, e.procId);
         const owner = path === undefined ? undefined : ownerOf(e.clusterId);
         if (path === undefined || owner === undefined) continue;
-        const text = formatStoredEvent(e);
+        const text = this.formatEvent(e);
         if (text !== undefined) byFile.set(path, { owner, text: (byFile.get(path)?.text ?? '') + text });
       }
       for (const [path, { owner, text }] of byFile) {
@@ -551,7 +558,7 @@ export class JobService {
     if (id.procId === undefined) throw new HtcError('USAGE', `job log needs a job id like ${id.clusterId}.0`);
     const events = this.queue.events({ id: { clusterId: id.clusterId, procId: id.procId } });
     if (events.length === 0) throw new HtcError('NOT_FOUND', `no job ${ref} (no events recorded for it)`);
-    return events.map((e) => formatStoredEvent(e) ?? '').join('');
+    return events.map((e) => this.formatEvent(e) ?? '').join('');
   }
 
   /**
