@@ -14,6 +14,7 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { parsePasswd } from '../auth/index.ts';
 import { HtcError } from '../errors.ts';
 
 const ownUid = process.getuid?.() ?? -1;
@@ -26,9 +27,12 @@ export function uidOf(user: string): number | undefined {
   if (uidCache.has(user)) return uidCache.get(user);
   let uid: number | undefined;
   try {
-    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const f = line.split(':');
-      if (f[0] === user && f[2] !== undefined) uid = Number(f[2]);
+    // auth's parser (uid -> first name, as getpwuid reads it), looked at the other way.
+    for (const [id, name] of parsePasswd(readFileSync('/etc/passwd', 'utf8'))) {
+      if (name === user) {
+        uid = id;
+        break;
+      }
     }
   } catch {
     // no /etc/passwd: try getent below

@@ -38,3 +38,31 @@ export type Node =
   | { readonly kind: 'paren'; readonly inner: Node };
 
 export const lit = (value: Value): Node => ({ kind: 'literal', value });
+
+/** A node's direct children, in source order. */
+export function childrenOf(node: Node): readonly Node[] {
+  switch (node.kind) {
+    case 'literal':
+    case 'attr':
+      return [];
+    case 'select':
+      return [node.base];
+    case 'subscript':
+      return [node.base, node.index];
+    case 'unary':
+      return [node.operand];
+    case 'binary':
+    case 'elvis':
+      return [node.left, node.right];
+    case 'ternary':
+      return [node.cond, node.then, node.otherwise];
+    case 'call':
+      return node.args;
+    case 'list':
+      return node.items;
+    case 'record':
+      return node.attrs.map(([, n]) => n);
+    case 'paren':
+      return [node.inner];
+  }
+}

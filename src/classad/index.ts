@@ -17,6 +17,7 @@ import { stripBom } from './lexer.ts';
 import { parseJsonClassAds } from './json.ts';
 
 export type { Node, BinaryOp, UnaryOp } from './ast.ts';
+export { childrenOf } from './ast.ts';
 export { ClassAd, type Env, type Compiled } from './classad.ts';
 export { ClassAdSyntaxError } from './lexer.ts';
 export { parseExpression } from './parser.ts';

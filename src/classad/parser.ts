@@ -15,7 +15,7 @@
  * Binary operators are left-associative. Errors are ClassAdSyntaxError with
  * the line and column of the offending token and what was expected there.
  */
-import type { BinaryOp, Node } from './ast.ts';
+import { childrenOf, type BinaryOp, type Node } from './ast.ts';
 import { ClassAdSyntaxError, Lexer, stripBom, type Token } from './lexer.ts';
 import { parseAbsTime, parseRelTime } from './time.ts';
 import { ERROR, Real, UNDEFINED, intFromBigInt } from './value.ts';
@@ -53,32 +53,6 @@ export function treeHeight(root: Node, limit = Infinity): number {
   return max;
 }
 
-function childrenOf(node: Node): readonly Node[] {
-  switch (node.kind) {
-    case 'literal':
-    case 'attr':
-      return [];
-    case 'select':
-      return [node.base];
-    case 'subscript':
-      return [node.base, node.index];
-    case 'unary':
-      return [node.operand];
-    case 'binary':
-    case 'elvis':
-      return [node.left, node.right];
-    case 'ternary':
-      return [node.cond, node.then, node.otherwise];
-    case 'call':
-      return node.args;
-    case 'list':
-      return node.items;
-    case 'record':
-      return node.attrs.map(([, n]) => n);
-    case 'paren':
-      return [node.inner];
-  }
-}
 
 /**
  * `absTime("...")` and `relTime("...")` with one string literal are time

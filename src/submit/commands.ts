@@ -17,7 +17,7 @@
  * RequestDisk to 1048576 (KiB, 1 GiB) (docs/decisions/0004).
  */
 import { isAbsolute, resolve } from 'node:path';
-import { ClassAdSyntaxError, parseExpression, Real, type Node } from '../classad/index.ts';
+import { ClassAdSyntaxError, childrenOf, parseExpression, Real, type Node } from '../classad/index.ts';
 import { parseArguments } from './arguments.ts';
 import { formatEnvironmentV2, mergeGetenv, parseEnvironment, type JobEnvironment } from './environment.ts';
 import type { JobBuilder } from './job-builder.ts';
@@ -378,24 +378,8 @@ function referencesTarget(text: string, names: readonly string[]): boolean {
   const stack: Node[] = [node];
   while (stack.length > 0) {
     const n = stack.pop()!;
-    switch (n.kind) {
-      case 'attr':
-        if (wanted.has(n.name.toLowerCase())) return true;
-        break;
-      case 'select':
-        if (wanted.has(n.name.toLowerCase())) return true;
-        stack.push(n.base);
-        break;
-      case 'subscript': stack.push(n.base, n.index); break;
-      case 'unary': stack.push(n.operand); break;
-      case 'binary': case 'elvis': stack.push(n.left, n.right); break;
-      case 'ternary': stack.push(n.cond, n.then, n.otherwise); break;
-      case 'call': stack.push(...n.args); break;
-      case 'list': stack.push(...n.items); break;
-      case 'record': stack.push(...n.attrs.map(([, a]) => a)); break;
-      case 'paren': stack.push(n.inner); break;
-      case 'literal': break;
-    }
+    if ((n.kind === 'attr' || n.kind === 'select') && wanted.has(n.name.toLowerCase())) return true;
+    stack.push(...childrenOf(n));
   }
   return false;
 }
