@@ -90,9 +90,17 @@ module.exports = {
       comment:
         'The CLI talks to the AP through the client; classad and submit are allowed ' +
         'for local-only commands (dry runs, `htc classad eval`), protocol for the ' +
-        'access file, and the daemon only through its entry point (`htc ap start`).',
+        'access file, annex front-ends (`htc annex`), and the daemon and the pilot only ' +
+        'through their entry points (`htc ap start`, `htc pilot`).',
       from: { path: '^src/cli/' },
-      to: { path: allBut('cli', 'classad', 'submit', 'client', 'protocol'), pathNot: '^src/ap/index\\.ts$' },
+      to: { path: allBut('cli', 'classad', 'submit', 'client', 'protocol', 'annex'), pathNot: '^src/(ap|pilot)/index\\.ts$' },
+    },
+    {
+      name: 'pilot-used-through-its-entry-point',
+      severity: 'error',
+      comment: 'Only `htc pilot` runs the pilot, through src/pilot/index.ts.',
+      from: { path: '^src/cli/' },
+      to: { path: '^src/pilot/', pathNot: '^src/pilot/index\\.ts$' },
     },
     {
       name: 'ap-used-through-its-entry-point',

@@ -42,6 +42,8 @@ export const ERROR_CODES = {
   IDENTITY_INVALID: { category: 'input', http: 400 },
   TOKEN_NOT_FOUND: { category: 'input', http: 404 },
   AUTH_MATERIAL_INVALID: { category: 'failure', http: 500 },
+  /** A pilot moved files for a claim the AP does not hold (yet: it may have just restarted). */
+  CLAIM_NOT_ACTIVE: { category: 'failure', http: 410 },
   INTERNAL: { category: 'failure', http: 500 },
 } as const satisfies Record<string, { category: 'input' | 'failure'; http: number }>;
 

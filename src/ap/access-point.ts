@@ -18,14 +18,34 @@ import { HtcError } from '../errors.ts';
 import { ACCESS_FILE, SOCKET_FILE, type AccessFile } from '../protocol/access-file.ts';
 import type { ApStatus } from '../protocol/api.ts';
 import { openJobQueue, type JobQueue } from '../store/index.ts';
+import { AnnexService } from './annex-service.ts';
+import { serveClaimFiles } from './claim-files.ts';
 import { HttpApi } from './http-api.ts';
 import { appendUserLog } from './job-files.ts';
+import { JobRuns } from './job-runs.ts';
 import { JobService } from './job-service.ts';
+import { PilotGateway } from './pilot-gateway.ts';
+import { DEFAULT_LEASES, Scheduler, type Leases } from './scheduler.ts';
+
+/** Leases from the environment (tests shorten them), else the defaults. */
+export function leasesFromEnv(env: NodeJS.ProcessEnv = process.env): Leases {
+  const seconds = (name: string, fallback: number): number => {
+    const v = Number(env[name]);
+    return Number.isFinite(v) && v > 0 ? v : fallback;
+  };
+  return {
+    slotLeaseSeconds: seconds('HTC_SLOT_LEASE_SECONDS', DEFAULT_LEASES.slotLeaseSeconds),
+    jobLeaseSeconds: seconds('HTC_JOB_LEASE_SECONDS', DEFAULT_LEASES.jobLeaseSeconds),
+    heartbeatSeconds: seconds('HTC_HEARTBEAT_SECONDS', DEFAULT_LEASES.heartbeatSeconds),
+  };
+}
 
 export interface AccessPointOptions {
   readonly dir: string;
-  /** Also serve HTTPS (remote clients with tokens, pilots) on HOST:PORT. */
+  /** Serve HTTPS (remote clients with tokens, pilots) on HOST:PORT; default 127.0.0.1 on a free port (pilots on this machine). */
   readonly listen?: string;
+  /** Slot and job leases; default DEFAULT_LEASES ($HTC_SLOT_LEASE_SECONDS, $HTC_JOB_LEASE_SECONDS, $HTC_HEARTBEAT_SECONDS override, for tests). */
+  readonly leases?: Leases;
   /** How often periodic policies are evaluated. Default 60 s ($HTC_POLICY_INTERVAL_MS overrides, for tests). */
   readonly policyIntervalMs?: number;
   /** Domain of local identities; default: this host's name. */
@@ -84,6 +104,8 @@ export class AccessPoint {
   private httpsServer: HttpsServer | undefined;
   private queue: JobQueue | undefined;
   private jobs: JobService | undefined;
+  private scheduler: Scheduler | undefined;
+  private gateway: PilotGateway | undefined;
   private readonly startedAt = Math.floor(Date.now() / 1000);
   private readonly dir: string;
   private readonly log: (line: string) => void;
@@ -117,17 +139,38 @@ export class AccessPoint {
     const domain = (this.options.domain ?? hostname()).toLowerCase();
     const challengeDir = await ensureChallengeDir(this.dir);
     const tokens = await TokenIssuer.open(join(this.dir, 'keys'), { issuer: domain });
+    const runs = new JobRuns(this.queue, this.jobs);
+    const scheduler = new Scheduler({
+      queue: this.queue,
+      jobs: this.jobs,
+      runs,
+      leases: this.options.leases ?? leasesFromEnv(),
+      log: this.log,
+      onQueueChange: () => {
+        this.scheduleMaterialize();
+        this.scheduleUserLogs();
+      },
+      onPilotAttached: (identity, now) => annexes.pilotAttached(identity, now),
+    });
+    this.scheduler = scheduler;
+    let url: string | null = null;
+    let fingerprint: string | null = null;
+    const annexes = new AnnexService(this.queue, this.jobs, scheduler, tokens, () => (url === null || fingerprint === null ? null : { url, fingerprint }));
     const api = new HttpApi({
       jobs: this.jobs,
+      annexes,
       tokens,
       challengeDir,
       domain,
       owner,
       status: () => this.status(),
       log: this.log,
+      streams: (req, res, path, query) => serveClaimFiles({ tokens, claimFor: (id, who) => scheduler.claimFor(id, who) }, req, res, path, query),
       onChange: () => {
         this.scheduleMaterialize();
         this.scheduleUserLogs();
+        scheduler.jobsChanged();
+        scheduler.reconcile();
       },
     });
     rmSync(this.socketPath, { force: true });
@@ -142,23 +185,22 @@ export class AccessPoint {
     const swept = this.jobs.sweepFinished();
     if (swept > 0) this.log(`moved ${swept} finished job(s) left in the queue to history`);
     this.server = server;
-    let url: string | null = null;
-    let fingerprint: string | null = null;
-    if (this.options.listen !== undefined) {
-      const { host, port } = parseListen(this.options.listen);
-      const tls = await ensureTlsMaterial(join(this.dir, 'keys'), [host]);
-      const https = createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, api.handle);
-      https.keepAliveTimeout = 5000;
-      await new Promise<void>((resolveListen, reject) => {
-        https.once('error', (e: NodeJS.ErrnoException) => reject(new HtcError('USAGE', `--listen ${this.options.listen}: ${e.code === 'EADDRINUSE' ? 'that address is in use' : e.message}`)));
-        https.listen(port, host, () => resolveListen());
-      });
-      this.httpsServer = https;
-      const address = https.address();
-      const boundPort = typeof address === 'object' && address !== null ? address.port : port;
-      url = `https://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
-      fingerprint = tls.fingerprint;
-    }
+    const { host, port } = parseListen(this.options.listen ?? '127.0.0.1:0');
+    const tls = await ensureTlsMaterial(join(this.dir, 'keys'), [host]);
+    const https = createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, api.handle);
+    https.keepAliveTimeout = 5000;
+    this.gateway = new PilotGateway(tokens, scheduler, this.log);
+    https.on('upgrade', this.gateway.upgrade);
+    await new Promise<void>((resolveListen, reject) => {
+      https.once('error', (e: NodeJS.ErrnoException) => reject(new HtcError('USAGE', `--listen ${this.options.listen ?? '127.0.0.1:0'}: ${e.code === 'EADDRINUSE' ? 'that address is in use' : e.message}`)));
+      https.listen(port, host, () => resolveListen());
+    });
+    this.httpsServer = https;
+    const address = https.address();
+    const boundPort = typeof address === 'object' && address !== null ? address.port : port;
+    url = `https://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+    fingerprint = tls.fingerprint;
+    scheduler.start();
     this.url = url;
     const access: AccessFile = { version: 1, pid: process.pid, socket: this.socketPath, url, fingerprint, owner, domain, startedAt: this.startedAt };
     const tmp = join(this.dir, `${ACCESS_FILE}.${process.pid}.tmp`);
@@ -241,6 +283,8 @@ export class AccessPoint {
     if (this.materializeTimer !== undefined) clearTimeout(this.materializeTimer);
     if (this.policyTimer !== undefined) clearInterval(this.policyTimer);
     if (this.userLogTimer !== undefined) clearTimeout(this.userLogTimer);
+    this.scheduler?.stop();
+    this.gateway?.close();
     this.flushUserLogs();
     const https = this.httpsServer;
     if (https !== undefined) {

@@ -15,7 +15,9 @@ import { HtcError, httpStatusFor } from '../errors.ts';
 import { API_PREFIX, MAX_REQUEST_BYTES, asObject, parseActionRequest, parseEditRequest, parseListRequest, parseSubmitRequest } from '../protocol/api.ts';
 import { createChallenge, hasScope, isScope, parseIdentity, verifyChallenge, type Challenge, type Scope, type TokenIssuer } from '../auth/index.ts';
 import { readJobFile } from './job-files.ts';
+import type { AnnexService } from './annex-service.ts';
 import type { Caller, JobService } from './job-service.ts';
+import { checkAnnexName, parseAnnexCreateRequest } from '../protocol/annex.ts';
 
 /** How long a local session lasts; the CLI authenticates once per command. */
 const SESSION_SECONDS = 600;
@@ -39,6 +41,7 @@ const MAX_TOKEN_SECONDS = 366 * 24 * 3600;
 
 export interface ApiContext {
   readonly jobs: JobService;
+  readonly annexes?: AnnexService;
   readonly tokens: TokenIssuer;
   /** The challenge directory for local (file-system) authentication. */
   readonly challengeDir: string;
@@ -48,6 +51,8 @@ export interface ApiContext {
   readonly owner: string;
   readonly status: () => unknown;
   readonly log: (line: string) => void;
+  /** Routes that stream (pilots' sandbox files): true when the request was one of them and is answered. */
+  readonly streams?: (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) => Promise<boolean>;
   /** Called after a request that may have made new work (submits): the AP's loops wake up. */
   readonly onChange: () => void;
 }
@@ -88,6 +93,9 @@ export class HttpApi {
         if (typeof o.id !== 'string') throw new HtcError('BAD_REQUEST', 'jobset remove: "id" (a jobset id or name) is required');
         return jobs.removeJobset(caller, o.id, typeof o.reason === 'string' ? o.reason : undefined);
       }))],
+      ['POST /annexes/create', write((caller, body) => this.annexes().create(caller, parseAnnexCreateRequest(body)))],
+      ['GET /annexes', read((caller, _body, query) => this.annexes().status(caller, query.get('name') ?? undefined))],
+      ['POST /annexes/shutdown', write((caller, body) => this.annexes().shutdown(caller, checkAnnexName(asObject(body, 'annex shutdown').name)))],
       ['POST /tokens/create', { scope: 'WRITE', handle: (caller, body, _query, scopes) => this.createToken(caller, body, scopes ?? []) }],
       ['GET /tokens', { scope: 'READ', handle: (caller) => this.ownerOnly(caller, 'list tokens', () => ctx.tokens.list()) }],
       ['POST /tokens/revoke', { scope: 'READ', handle: (caller, body) => this.revokeToken(caller, body) }],
@@ -104,6 +112,7 @@ export class HttpApi {
           throw error;
         }
       })],
+      ['GET /jobs/resources', read((_caller, _body, query) => jobs.resources(requiredQuery(query, 'id')))],
       ['GET /jobs/history', read((caller, _body, query) => jobs.history(caller, { all: query.get('all') === 'true', limit: Number(query.get('limit') ?? '1000') }))],
     ]);
   }
@@ -117,6 +126,8 @@ export class HttpApi {
     const url = new URL(req.url ?? '/', 'http://ap');
     if (!url.pathname.startsWith(`${API_PREFIX}/`)) throw new HtcError('NOT_FOUND', `no such API path: ${url.pathname}`);
     const path = url.pathname.slice(API_PREFIX.length);
+    // Sandbox files stream; they never go through the JSON body reader.
+    if (this.ctx.streams !== undefined && (await this.ctx.streams(req, res, path, url.searchParams))) return;
     const body = await readBody(req);
     if (req.method === 'POST' && path === '/auth/local') return this.reply(res, await this.startLocalAuth());
     if (req.method === 'POST' && path === '/auth/local/answer') return this.reply(res, await this.finishLocalAuth(body));
@@ -177,6 +188,11 @@ export class HttpApi {
     return { caller: { user: claims.identity.user, domain: claims.identity.domain, isAdministrator }, scopes: claims.scopes };
   }
 
+  private annexes(): AnnexService {
+    if (this.ctx.annexes === undefined) throw new HtcError('NOT_FOUND', 'this access point does not run annexes');
+    return this.ctx.annexes;
+  }
+
   private ownerOnly<T>(caller: Caller, what: string, fn: () => T): T {
     if (!caller.isAdministrator) throw new HtcError('FORBIDDEN', `only the access point's owner may ${what}`);
     return fn();
@@ -219,17 +235,22 @@ export class HttpApi {
   }
 
   private fail(res: ServerResponse, error: unknown): void {
-    const known = error instanceof HtcError;
-    if (!known) this.ctx.log(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    const status = httpStatusFor(error);
-    const body = JSON.stringify({ error: known ? { code: error.code, message: error.describe() } : { code: 'INTERNAL', message: 'internal error in the access point (see its log)' } });
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
-    res.end(body);
+    sendError(res, error, this.ctx.log);
   }
+}
+
+/** The one mapping from an error to a response: `{error: {code, message}}` with the code's HTTP status. */
+export function sendError(res: ServerResponse, error: unknown, log: (line: string) => void): void {
+  const known = error instanceof HtcError;
+  if (!known) log(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  const status = httpStatusFor(error);
+  const body = JSON.stringify({ error: known ? { code: error.code, message: error.describe() } : { code: 'INTERNAL', message: 'internal error in the access point (see its log)' } });
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
+  res.end(body);
 }
 
 /** How much of a job's output file `htc job out|err` returns (the end of it). */

@@ -17,7 +17,7 @@ import { userInfo } from 'node:os';
 import { parsePasswd } from '../auth/index.ts';
 import { HtcError } from '../errors.ts';
 
-const ownUid = process.getuid?.() ?? -1;
+export const ownUid = process.getuid?.() ?? -1;
 const ownName = userInfo().username;
 const uidCache = new Map<string, number | undefined>();
 
@@ -50,7 +50,7 @@ export function uidOf(user: string): number | undefined {
 }
 
 /** Opens `path` for the job owner `owner` with `flags`, applying the rule above; throws HtcError with the reason. */
-function openForOwner(path: string, owner: string, flags: number, what: string): number {
+export function openForOwner(path: string, owner: string, flags: number, what: string): number {
   const uid = uidOf(owner);
   if (uid === undefined) throw new HtcError('FORBIDDEN', `${what} ${path}: the job's owner ${owner} is not a user on this machine`);
   const sameUser = uid === ownUid;

@@ -14,7 +14,7 @@ import {
 } from '../classad/index.ts';
 import { HtcError } from '../errors.ts';
 import type {
-  ActionRequest, ActionResponse, EditRequest, HistoryEntry, JobSummary, JobsetSummary, ListRequest, ListResponse, SubmitRequest, SubmitResponse,
+  ActionRequest, ActionResponse, EditRequest, HistoryEntry, JobResources, JobSummary, JobsetSummary, ListRequest, ListResponse, SubmitRequest, SubmitResponse,
 } from '../protocol/api.ts';
 import { SubmitDescription, SubmitError } from '../submit/index.ts';
 import {
@@ -176,7 +176,7 @@ export class JobService {
   // -------------------------------------------------------------------------
   // Reading
 
-  private clusterAd(c: ClusterRecord): ClassAd {
+  clusterAd(c: ClusterRecord): ClassAd {
     let ad = this.clusterAds.get(c.clusterId);
     if (ad === undefined) {
       ad = parseClassAd(c.clusterAd);
@@ -289,6 +289,49 @@ export class JobService {
     });
   }
 
+  /**
+   * What a job used (`htc job resources`): CPU, memory peak and wall time as
+   * its pilots measured them, with what it asked for; from the queue, or
+   * from history once it has left.
+   */
+  resources(ref: string): JobResources {
+    const id = parseJobRef(ref);
+    if (id.procId === undefined) throw new HtcError('USAGE', `a job id like ${id.clusterId}.0 is needed, not a cluster`);
+    let ad: ClassAd | undefined;
+    const cluster = this.queue.cluster(id.clusterId);
+    const proc = cluster === undefined ? undefined : this.queue.proc({ clusterId: id.clusterId, procId: id.procId });
+    if (cluster !== undefined && proc !== undefined) ad = this.wholeAd(cluster, proc);
+    else {
+      const h = this.queue.history({ clusterId: id.clusterId }).find((e) => e.id.procId === id.procId);
+      if (h !== undefined) ad = parseClassAd(h.ad);
+    }
+    if (ad === undefined) throw new HtcError('NOT_FOUND', `no job ${ref} in the queue or in history`);
+    const n = (name: string): number | null => {
+      const v = ad.get(name) === undefined ? undefined : evaluate(ad.get(name)!, ad);
+      return typeof v === 'number' ? v : typeof v === 'object' && v !== null && 'v' in v && typeof v.v === 'number' ? v.v : null;
+    };
+    const s = (name: string): string | null => {
+      const node = ad.get(name);
+      return node?.kind === 'literal' && typeof node.value === 'string' ? node.value : null;
+    };
+    const status = n('JobStatus') ?? 0;
+    return {
+      id: `${id.clusterId}.${id.procId}`,
+      status,
+      statusName: STATUS_NAMES[status] ?? String(status),
+      starts: n('NumJobStarts') ?? 0,
+      userCpuSeconds: n('CumulativeRemoteUserCpu') ?? n('RemoteUserCpu') ?? 0,
+      sysCpuSeconds: n('CumulativeRemoteSysCpu') ?? n('RemoteSysCpu') ?? 0,
+      memoryPeakMb: n('MemoryUsage'),
+      wallSeconds: n('RemoteWallClockTime') ?? 0,
+      lastRunWallSeconds: n('LastRunWallSeconds'),
+      requestCpus: n('RequestCpus'),
+      requestMemoryMb: n('RequestMemory'),
+      requestDiskKb: n('RequestDisk'),
+      lastHost: s('LastRemoteHost') ?? s('RemoteHost'),
+    };
+  }
+
   // -------------------------------------------------------------------------
   // Changing
 
@@ -375,7 +418,8 @@ export class JobService {
   }
 
   /** Removed (and completed) jobs leave the queue for history, with their whole ads. */
-  private retire(ids: readonly JobId[]): void {
+  /** Moves finished procs to history with their whole ads. */
+  retire(ids: readonly JobId[]): void {
     if (ids.length === 0) return;
     const ads: string[] = [];
     const kept: JobId[] = [];
@@ -600,6 +644,11 @@ export class JobService {
     if (applied.length === 0) return `job ${ref} changed meanwhile`;
     this.factoryClustersToCheck?.add(id.clusterId);
     return undefined;
+  }
+
+  /** Jobs of these clusters left Idle: their factories may owe more procs. */
+  clustersChanged(clusterIds: Iterable<number>): void {
+    for (const id of clusterIds) this.factoryClustersToCheck?.add(id);
   }
 
   /** Jobsets (yours, or everyone's with `all`) with their clusters and job counts. */

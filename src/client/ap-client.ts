@@ -15,7 +15,9 @@ import { answerChallenge } from '../auth/index.ts';
 import { createPinnedAgent } from '../auth/pin.ts';
 import { HtcError } from '../errors.ts';
 import { ACCESS_FILE, type AccessFile } from '../protocol/access-file.ts';
+import type { AnnexCreateRequest, AnnexCreateResponse, AnnexShutdownResponse, AnnexStatus } from '../protocol/annex.ts';
 import {
+  type JobResources,
   API_PREFIX, errorFromBody,
   type ActionRequest, type ActionResponse, type ApStatus, type AuthChallenge, type AuthSession, type EditRequest,
   type HistoryEntry, type JobSummary, type JobsetSummary, type ListRequest, type ListResponse, type SubmitRequest, type SubmitResponse,
@@ -162,6 +164,10 @@ export class ApClient {
     return this.call('GET', `/jobs/output?id=${encodeURIComponent(id)}&stream=${stream}`);
   }
 
+  jobResources(id: string): Promise<JobResources> {
+    return this.call('GET', `/jobs/resources?id=${encodeURIComponent(id)}`);
+  }
+
   jobLog(id: string): Promise<{ text: string }> {
     return this.call('GET', `/jobs/log?id=${encodeURIComponent(id)}`);
   }
@@ -192,5 +198,17 @@ export class ApClient {
 
   history(options: { all?: boolean; limit?: number } = {}): Promise<HistoryEntry[]> {
     return this.call('GET', `/jobs/history?all=${options.all === true}&limit=${options.limit ?? 1000}`);
+  }
+
+  createAnnex(request: AnnexCreateRequest): Promise<AnnexCreateResponse> {
+    return this.call('POST', '/annexes/create', request);
+  }
+
+  annexes(name?: string): Promise<AnnexStatus[]> {
+    return this.call('GET', `/annexes${name === undefined ? '' : `?name=${encodeURIComponent(name)}`}`);
+  }
+
+  shutdownAnnex(name: string): Promise<AnnexShutdownResponse> {
+    return this.call('POST', '/annexes/shutdown', { name });
   }
 }

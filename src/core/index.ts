@@ -12,3 +12,7 @@ export {
 export { periodicDecision, exitDecision, leaveInQueue, HoldReasonCode } from './policy.ts';
 export { formatUserLogEvent, formatStoredEvent, formatUserLog } from './user-log.ts';
 export { annexRequirements, withAnnexRequirements, ANNEX_BINDING, NOT_ON_ANNEX } from './transforms.ts';
+export { planExecution, outputDestination, PlanError, EXECUTABLE_NAME, STDOUT_NAME, STDERR_NAME, STDIN_NAME, type ExecutionPlan, type PlannedInput } from './execution-plan.ts';
+export { IdleIndex, jobAttributesReferencedBySlot, requestOf, maxRuntimeOf, significantAttributes, autoclusterSignature, DEFAULT_REQUEST, type Autocluster, type SlotResources } from './autocluster.ts';
+export { FairShare, DEFAULT_HALF_LIFE_SECONDS, type FairShareState } from './fair-share.ts';
+export { negotiate, type SlotOffer, type Match } from './matchmaker.ts';

@@ -52,6 +52,25 @@ export interface JobsetSummary {
   readonly total: number;
 }
 
+/** What a job used, as its pilots measured it (`htc job resources`). */
+export interface JobResources {
+  readonly id: string;
+  readonly status: number;
+  readonly statusName: string;
+  readonly starts: number;
+  readonly userCpuSeconds: number;
+  readonly sysCpuSeconds: number;
+  /** Peak resident memory of the last run, MiB (sampled by the pilot), or null before any run. */
+  readonly memoryPeakMb: number | null;
+  /** Wall time of all runs, seconds. */
+  readonly wallSeconds: number;
+  readonly lastRunWallSeconds: number | null;
+  readonly requestCpus: number | null;
+  readonly requestMemoryMb: number | null;
+  readonly requestDiskKb: number | null;
+  readonly lastHost: string | null;
+}
+
 export interface SubmitResponse {
   readonly clusterId: number;
   readonly procCount: number;

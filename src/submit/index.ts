@@ -9,3 +9,4 @@ export { compileJobset, type Jobset } from './jobset.ts';
 export { SubmitError, type SubmitWarning } from './submit-error.ts';
 export { localFiles, type SubmitFiles } from './files.ts';
 export type { JobOptions } from './job-builder.ts';
+export { splitArgsV1Raw, splitArgsV2Raw } from './arguments.ts';

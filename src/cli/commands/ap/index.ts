@@ -66,7 +66,7 @@ async function startBackground(dir: string, listen: string | undefined, ctx: Cli
 const registerStart: Register = (parent, ctx) => {
   withJsonOption(withDirOption(parent.command('start').description('start the access point (returns when it is ready)')))
     .option('--foreground', 'run in the foreground until SIGTERM or Ctrl-C', false)
-    .option('--listen <host:port>', 'also serve HTTPS here for remote clients and pilots (token authentication)')
+    .option('--listen <host:port>', 'serve HTTPS here for remote clients and pilots (token authentication); default 127.0.0.1 on a free port')
     .action(async (options: { dir?: string; foreground: boolean; json: boolean; listen?: string }) => {
       const dir = apDirectory(options.dir);
       if (options.foreground) await runForeground(dir, options.listen);

@@ -183,9 +183,33 @@ function registerStream(verb: 'out' | 'err' | 'log', description: string): Regis
   };
 }
 
+const registerResources: Register = (parent, ctx) => {
+  withDirOption(withJsonOption(parent.command('resources').description('what a job used: CPU, memory peak and wall time, against what it asked for')))
+    .argument('<id>', 'the job (CLUSTER.PROC), in the queue or in history')
+    .action(async (id: string, options: { json: boolean; dir?: string }) => {
+      const r = await withClient(options.dir, (c) => c.jobResources(id));
+      const out = createOutput({ json: options.json, stdout: ctx.stdout });
+      if (options.json) {
+        out.record({ ...r });
+        return;
+      }
+      const seconds = (v: number): string => `${v.toFixed(2)} s`;
+      out.record({
+        job: `${r.id} (${r.statusName}, ${r.starts} run${r.starts === 1 ? '' : 's'})`,
+        cpu: `${seconds(r.userCpuSeconds)} user, ${seconds(r.sysCpuSeconds)} system`,
+        memory: `${r.memoryPeakMb === null ? '-' : `${r.memoryPeakMb} MiB peak`} (requested ${r.requestMemoryMb ?? '-'} MiB)`,
+        wall: `${seconds(r.wallSeconds)}${r.lastRunWallSeconds === null ? '' : ` (last run ${seconds(r.lastRunWallSeconds)})`}`,
+        cpus: r.requestCpus ?? '-',
+        disk: `requested ${r.requestDiskKb ?? '-'} KiB`,
+        host: r.lastHost ?? '-',
+      });
+    });
+};
+
 export const JOB_MANAGEMENT_VERBS: readonly Register[] = [
   registerList,
   registerStatus,
+  registerResources,
   registerHistory,
   registerAction('hold', 'hold jobs (they stay in the queue and do not run until released)', 'held'),
   registerAction('release', 'release held jobs', 'released'),

@@ -1,0 +1,232 @@
+/**
+ * Annexes on the access point's side: each `annex create | add` becomes an
+ * annex request, stored as a local-universe job (JobUniverse 12, never
+ * matched) whose ad carries the `hpc_annex_*` attributes, plus an annex
+ * token bound to that annex and owner for its pilots. Status joins the
+ * requests with the slots the scheduler holds; shutdown tells the pilots to
+ * end, revokes the tokens and ends the requests (they go to history).
+ *
+ * Invariants: an annex belongs to one owner (the authenticated creator); a
+ * request is Idle until its first pilot attaches (then Running, with
+ * hpc_annex_start_time), and Completed once shut down or past its lifetime
+ * with no pilot left; only the owner (or the AP's owner) sees or ends it.
+ */
+import { randomUUID } from 'node:crypto';
+import { parseClassAd, printClassAd, type ClassAd } from '../classad/index.ts';
+import type { TokenIssuer } from '../auth/index.ts';
+import { HtcError } from '../errors.ts';
+import type { AnnexCreateRequest, AnnexCreateResponse, AnnexRequestStatus, AnnexShutdownResponse, AnnexStatus } from '../protocol/annex.ts';
+import { JobStatus, type JobQueue, type ProcChange } from '../store/index.ts';
+import type { Caller, JobService } from './job-service.ts';
+import type { PilotIdentity, Scheduler } from './scheduler.ts';
+
+/** How long past its lifetime a request waits for its last pilot before it is ended anyway (HTCondor's batch margin). */
+const END_MARGIN_SECONDS = 300;
+
+interface RequestRecord {
+  readonly clusterId: number;
+  readonly owner: string;
+  readonly status: number;
+  readonly ad: ClassAd;
+  readonly submittedAt: number;
+}
+
+function str(ad: ClassAd, name: string): string {
+  const n = ad.get(name);
+  return n?.kind === 'literal' && typeof n.value === 'string' ? n.value : '';
+}
+
+function num(ad: ClassAd, name: string): number | null {
+  const n = ad.get(name);
+  return n?.kind === 'literal' && typeof n.value === 'number' ? n.value : null;
+}
+
+export class AnnexService {
+  constructor(
+    private readonly queue: JobQueue,
+    private readonly jobs: JobService,
+    private readonly scheduler: Scheduler,
+    private readonly tokens: TokenIssuer,
+    private readonly pilotAddress: () => { url: string; fingerprint: string } | null,
+    private readonly clock: () => number = () => Math.floor(Date.now() / 1000),
+  ) {}
+
+  /** Annex requests still in the queue (not ended), optionally of one annex. */
+  private requests(name?: string): RequestRecord[] {
+    const out: RequestRecord[] = [];
+    for (const c of this.queue.clusters()) {
+      if (c.batchName === null || !c.batchName.startsWith('annex ')) continue;
+      for (const p of this.queue.procs({ clusterId: c.clusterId })) {
+        const ad = this.jobs.wholeAd(c, p);
+        if (num(ad, 'JobUniverse') !== 12 || str(ad, 'hpc_annex_name') === '') continue;
+        if (name !== undefined && str(ad, 'hpc_annex_name') !== name) continue;
+        out.push({ clusterId: c.clusterId, owner: c.owner, status: p.status, ad, submittedAt: c.submittedAt });
+      }
+    }
+    return out;
+  }
+
+  async create(caller: Caller, request: AnnexCreateRequest): Promise<AnnexCreateResponse> {
+    const address = this.pilotAddress();
+    if (address === null) throw new HtcError('CONFLICT', 'the access point does not listen for pilots (start it with --listen HOST:PORT)');
+    this.retireEnded();
+    const existing = this.requests(request.name);
+    const others = existing.filter((r) => r.owner !== caller.user);
+    if (others.length > 0) throw new HtcError('CONFLICT', `annex ${request.name} belongs to ${others[0]!.owner}; choose another name`);
+    if (!request.add && existing.length > 0) throw new HtcError('CONFLICT', `an annex named ${request.name} already exists; use "htc annex add ${request.name} ..." to add resources to it`);
+    if (request.add && existing.length === 0) throw new HtcError('NOT_FOUND', `there is no annex named ${request.name}; use "htc annex create" first`);
+    const now = this.clock();
+    const requestId = randomUUID();
+    const owner = `${caller.user}@${caller.domain}`;
+    const issued = await this.tokens.issue({
+      subject: owner,
+      scopes: ['ADVERTISE_STARTD'],
+      // The pilots' batch jobs may wait in the site's queue before they start: the token outlives the lifetime.
+      lifetimeSeconds: Math.min(366 * 86400, request.lifetimeSeconds + 7 * 86400),
+      annex: { name: request.name, owner },
+    });
+    const clusterId = this.queue.nextClusterId();
+    const ad = parseClassAd('[]');
+    ad.setValue('ClusterId', clusterId);
+    ad.setValue('MyType', 'Job');
+    ad.setValue('JobUniverse', 12);
+    ad.setValue('Cmd', 'htc-annex');
+    ad.setValue('Owner', caller.user);
+    ad.setValue('User', owner);
+    ad.setValue('QDate', now);
+    ad.setValue('JobBatchName', `annex ${request.name}`);
+    ad.setValue('hpc_annex_name', request.name);
+    ad.setValue('hpc_annex_system', request.system);
+    ad.setValue('hpc_annex_queue', request.queue);
+    ad.setValue('hpc_annex_nodes', request.nodes);
+    if (request.cpus !== null) ad.setValue('hpc_annex_cpus', request.cpus);
+    if (request.memoryMb !== null) ad.setValue('hpc_annex_mem_mb', request.memoryMb);
+    if (request.gpus !== null) ad.setValue('hpc_annex_gpus', request.gpus);
+    ad.setValue('hpc_annex_lifetime', request.lifetimeSeconds);
+    ad.setValue('hpc_annex_idle_time', request.idleSeconds);
+    ad.setValue('hpc_annex_owners', caller.user);
+    ad.setValue('hpc_annex_request_id', requestId);
+    ad.setValue('hpc_annex_token_id', issued.id);
+    const assigned = this.queue.submitCluster(
+      { owner: caller.user, submittedAt: now, clusterAd: printClassAd(ad), procCount: 1, procs: ['[ProcId = 0]'], factory: null, batchName: `annex ${request.name}`, jobsetId: null },
+      now,
+    );
+    if (assigned !== clusterId) throw new HtcError('INTERNAL', `the queue assigned cluster ${assigned}, expected ${clusterId}`);
+    return { requestId, clusterId, token: issued.token, tokenId: issued.id, url: address.url, fingerprint: address.fingerprint };
+  }
+
+  /** A pilot of a request attached: the request is running from its first pilot on. */
+  pilotAttached(identity: PilotIdentity, now: number): void {
+    if (identity.requestId === null) return;
+    const record = this.requests(identity.annexName).find((r) => str(r.ad, 'hpc_annex_request_id') === identity.requestId);
+    if (record === undefined || record.status !== JobStatus.Idle) return;
+    const change: ProcChange = {
+      id: { clusterId: record.clusterId, procId: 0 },
+      expectStatus: JobStatus.Idle,
+      status: JobStatus.Running,
+      set: { hpc_annex_start_time: String(Math.floor(now)), JobCurrentStartDate: String(Math.floor(now)) },
+      event: { kind: 'execute', data: JSON.stringify({ host: `annex ${identity.annexName}` }) },
+    };
+    this.queue.changeProcs([change], Math.floor(now));
+  }
+
+  status(caller: Caller, name: string | undefined): AnnexStatus[] {
+    this.retireEnded();
+    const byName = new Map<string, AnnexStatus & { requests: AnnexRequestStatus[] }>();
+    for (const r of this.requests(name)) {
+      if (r.owner !== caller.user && !caller.isAdministrator) continue;
+      const annex = str(r.ad, 'hpc_annex_name');
+      let entry = byName.get(`${r.owner}/${annex}`);
+      if (entry === undefined) {
+        entry = { name: annex, owner: r.owner, requests: [], slots: [], jobs: this.jobCounts(r.owner, annex) };
+        byName.set(`${r.owner}/${annex}`, entry);
+      }
+      const started = num(r.ad, 'hpc_annex_start_time');
+      entry.requests.push({
+        requestId: str(r.ad, 'hpc_annex_request_id'),
+        clusterId: r.clusterId,
+        system: str(r.ad, 'hpc_annex_system'),
+        queue: str(r.ad, 'hpc_annex_queue'),
+        nodes: num(r.ad, 'hpc_annex_nodes') ?? 1,
+        cpus: num(r.ad, 'hpc_annex_cpus'),
+        lifetimeSeconds: num(r.ad, 'hpc_annex_lifetime') ?? 0,
+        submittedAt: r.submittedAt,
+        startedAt: started,
+        state: r.status === JobStatus.Running ? 'running' : 'requested',
+      });
+    }
+    const out: AnnexStatus[] = [];
+    for (const entry of byName.values()) {
+      const slots = this.scheduler.slots({ annexName: entry.name, owner: entry.owner }).map((s) => ({
+        slotName: s.slotName, hostname: s.hostname, cpus: s.cpus, busyCpus: s.busyCpus, memoryMb: s.memoryMb, endTime: s.endTime, accepting: s.accepting, requestId: s.requestId,
+      }));
+      out.push({ ...entry, slots });
+    }
+    if (name !== undefined && out.length === 0) throw new HtcError('NOT_FOUND', `there is no annex named ${name}`);
+    return out;
+  }
+
+  private jobCounts(owner: string, annex: string): { idle: number; running: number; held: number } {
+    const counts = { idle: 0, running: 0, held: 0 };
+    for (const c of this.queue.clusters({ owner })) {
+      const clusterAd = this.jobs.clusterAd(c);
+      const clusterTarget = str(clusterAd, 'TargetAnnexName');
+      const procs = this.queue.procs({ clusterId: c.clusterId, statuses: [JobStatus.Idle, JobStatus.Running, JobStatus.Held] });
+      for (const p of procs) {
+        const target = p.diff.includes('TargetAnnexName') ? str(this.jobs.wholeAd(c, p), 'TargetAnnexName') : clusterTarget;
+        if (target !== annex) continue;
+        if (p.status === JobStatus.Idle) counts.idle++;
+        else if (p.status === JobStatus.Running) counts.running++;
+        else counts.held++;
+      }
+      if (clusterTarget === annex) counts.idle += c.procCount - c.materializedCount;
+    }
+    return counts;
+  }
+
+  async shutdown(caller: Caller, name: string): Promise<AnnexShutdownResponse> {
+    const records = this.requests(name).filter((r) => r.owner === caller.user || caller.isAdministrator);
+    if (records.length === 0) throw new HtcError('NOT_FOUND', `there is no annex named ${name}`);
+    let told = 0;
+    for (const owner of new Set(records.map((r) => r.owner))) told += this.scheduler.shutdownAnnex(name, owner, `annex ${name} was shut down by ${caller.user}`);
+    for (const r of records) {
+      const tokenId = str(r.ad, 'hpc_annex_token_id');
+      if (tokenId !== '') {
+        try {
+          await this.tokens.revoke(tokenId);
+        } catch {
+          // already gone: nothing to revoke
+        }
+      }
+    }
+    const ended = this.end(records, `annex ${name} was shut down by ${caller.user}`);
+    return { name, pilotsTold: told, requestsEnded: ended };
+  }
+
+  /** Requests past their lifetime (plus the margin) with no pilot left are ended. */
+  retireEnded(): void {
+    const now = this.clock();
+    const over = this.requests().filter((r) => {
+      const lifetime = num(r.ad, 'hpc_annex_lifetime') ?? 0;
+      const from = num(r.ad, 'hpc_annex_start_time') ?? r.submittedAt;
+      if (now < from + lifetime + END_MARGIN_SECONDS) return false;
+      const requestId = str(r.ad, 'hpc_annex_request_id');
+      return !this.scheduler.slots({ annexName: str(r.ad, 'hpc_annex_name'), owner: r.owner }).some((s) => s.requestId === requestId);
+    });
+    if (over.length > 0) this.end(over, 'the annex request reached the end of its lifetime');
+  }
+
+  private end(records: readonly RequestRecord[], reason: string): number {
+    const now = this.clock();
+    const changes: ProcChange[] = records.map((r) => ({
+      id: { clusterId: r.clusterId, procId: 0 },
+      expectStatus: r.status as ProcChange['expectStatus'],
+      status: JobStatus.Completed,
+      set: { CompletionDate: String(now), hpc_annex_end_reason: JSON.stringify(reason) },
+      event: { kind: 'terminated', data: JSON.stringify({ exit: { normal: true, returnValue: 0 }, runRemoteUsage: { user: 0, sys: 0 }, runLocalUsage: { user: 0, sys: 0 }, totalRemoteUsage: { user: 0, sys: 0 }, totalLocalUsage: { user: 0, sys: 0 }, bytesSent: 0, bytesReceived: 0, totalBytesSent: 0, totalBytesReceived: 0, endedAt: now }) },
+    }));
+    const applied = this.queue.changeProcs(changes, now);
+    this.jobs.retire(applied.map((c) => c.id));
+    return applied.length;
+  }
+}

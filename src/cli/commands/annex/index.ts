@@ -1,0 +1,165 @@
+/**
+ * `htc annex create | add | status | shutdown | systems`: annexes, the
+ * pilots that run your jobs on resources you hold. `create NAME
+ * QUEUE@SYSTEM` validates the request against the queue's limits before
+ * anything starts, asks the access point for the request record and its
+ * annex token, then starts the pilots on the system (`local`: processes on
+ * this machine). `shutdown` ends the pilots and checks that none is left.
+ */
+import { fileURLToPath } from 'node:url';
+import { launchLocalPilots, launchRecords, livePilots, reapLocalPilots } from '../../../annex/local-system.ts';
+import { SYSTEMS, parseTarget, validateRequest } from '../../../annex/systems.ts';
+import { HtcError } from '../../../errors.ts';
+import type { AnnexStatus } from '../../../protocol/annex.ts';
+import { withClient, withDirOption } from '../../ap-options.ts';
+import { registerNoun, type CliContext, type Register } from '../../command.ts';
+import { createOutput, withJsonOption } from '../../output.ts';
+import type { Command } from 'commander';
+
+const HTC_BIN = fileURLToPath(new URL('../../../../bin/htc.js', import.meta.url));
+
+function wholeNumber(flag: string, min: number): (text: string) => number {
+  return (text: string) => {
+    if (!/^\d+$/.test(text.trim()) || Number(text) < min) throw new HtcError('USAGE', `${flag}: ${JSON.stringify(text)} must be a whole number >= ${min}`);
+    return Number(text);
+  };
+}
+
+interface RequestOptions {
+  nodes: number;
+  cpus?: number;
+  mem_mb?: number;
+  lifetime: number;
+  idleTime: number;
+  test: boolean;
+  json: boolean;
+  dir?: string;
+}
+
+function withRequestOptions(command: Command): Command {
+  return command
+    .argument('<name>', 'the annex name (your jobs target it with --annex-name)')
+    .argument('<queue@system>', 'where: a queue of a system (htc annex systems)')
+    .option('--nodes <n>', 'pilots (one per node)', wholeNumber('--nodes', 1), 1)
+    .option('--cpus <n>', 'cpus each pilot offers (default: what the node has)', wholeNumber('--cpus', 1))
+    .option('--mem_mb <mb>', 'memory each pilot offers, MiB (default: what the node has)', wholeNumber('--mem_mb', 1))
+    .option('--lifetime <seconds>', 'how long the pilots live', wholeNumber('--lifetime', 1), 3600)
+    .option('--idle-time <seconds>', 'a pilot unclaimed this long ends', wholeNumber('--idle-time', 1), 300)
+    .option('--test', 'only validate the request: print nothing, exit 0 when valid', false);
+}
+
+async function request(add: boolean, name: string, target: string, options: RequestOptions, ctx: CliContext): Promise<void> {
+  const verb = add ? 'add' : 'create';
+  let system;
+  let queue;
+  try {
+    ({ system, queue } = parseTarget(target));
+    validateRequest(queue, { nodes: options.nodes, lifetimeSeconds: options.lifetime, idleSeconds: options.idleTime });
+  } catch (error) {
+    if (error instanceof HtcError) throw new HtcError(error.code, `Error while trying to run annex ${verb}: ${error.message}`);
+    throw error;
+  }
+  if (options.test) return;
+  const created = await withClient(options.dir, (c) =>
+    c.createAnnex({
+      name, system: system.name, queue: queue.name, nodes: options.nodes, cpus: options.cpus ?? null, memoryMb: options.mem_mb ?? null, gpus: null,
+      lifetimeSeconds: options.lifetime, idleSeconds: options.idleTime, add,
+    }),
+  );
+  const launched = launchLocalPilots({
+    annexName: name, requestId: created.requestId, nodes: options.nodes, cpus: options.cpus ?? null, memoryMb: options.mem_mb ?? null,
+    lifetimeSeconds: options.lifetime, idleSeconds: options.idleTime, url: created.url, fingerprint: created.fingerprint, token: created.token, htcBin: HTC_BIN,
+  });
+  const out = createOutput({ json: options.json, stdout: ctx.stdout });
+  if (options.json) {
+    out.record({ name, system: system.name, queue: queue.name, requestId: created.requestId, clusterId: created.clusterId, nodes: options.nodes, pids: launched.pids });
+  } else {
+    ctx.stdout.write(`Annex ${name}: ${options.nodes} pilot${options.nodes === 1 ? '' : 's'} started on ${queue.name}@${system.name} (request ${created.requestId}).\n`);
+    ctx.stdout.write(`Jobs submitted with --annex-name ${name} run there; "htc annex status ${name}" shows it.\n`);
+  }
+}
+
+const registerCreate: Register = (parent, ctx) => {
+  withDirOption(withJsonOption(withRequestOptions(parent.command('create').description('start an annex: pilots on QUEUE@SYSTEM that run your jobs for NAME'))))
+    .action((name: string, target: string, options: RequestOptions) => request(false, name, target, options, ctx));
+};
+
+const registerAdd: Register = (parent, ctx) => {
+  withDirOption(withJsonOption(withRequestOptions(parent.command('add').description('add pilots to an existing annex'))))
+    .action((name: string, target: string, options: RequestOptions) => request(true, name, target, options, ctx));
+};
+
+function describe(a: AnnexStatus): Record<string, unknown> {
+  const cpus = a.slots.reduce((n, s) => n + s.cpus, 0);
+  const busy = a.slots.reduce((n, s) => n + s.busyCpus, 0);
+  return {
+    annex: a.name,
+    owner: a.owner,
+    requests: a.requests.map((r) => `${r.requestId.slice(0, 8)} ${r.queue}@${r.system} ${r.nodes} node(s) ${r.state}`).join('; '),
+    pilots: `${a.slots.length} attached, ${cpus} cpus, ${busy} busy`,
+    jobs: `${a.jobs.idle} idle, ${a.jobs.running} running, ${a.jobs.held} held`,
+  };
+}
+
+const registerStatus: Register = (parent, ctx) => {
+  withDirOption(withJsonOption(parent.command('status').description('annexes: their requests, attached pilots, and jobs')))
+    .argument('[name]', 'one annex (default: all of yours)')
+    .action(async (name: string | undefined, options: { json: boolean; dir?: string }) => {
+      const annexes = await withClient(options.dir, (c) => c.annexes(name));
+      // Local pilots that ended leave nothing behind: tidy the records of those all gone.
+      for (const record of launchRecords(name)) if (livePilots(record).length === 0) await reapLocalPilots(record, 0);
+      const out = createOutput({ json: options.json, stdout: ctx.stdout });
+      if (options.json) {
+        ctx.stdout.write(`${JSON.stringify(annexes)}\n`);
+        return;
+      }
+      if (annexes.length === 0) {
+        ctx.stdout.write('You have no annexes.\n');
+        return;
+      }
+      for (const a of annexes) {
+        out.record(describe(a));
+        if (a.slots.length > 0) {
+          out.list(a.slots.map((s) => ({ SLOT: s.slotName, CPUS: s.cpus, BUSY: s.busyCpus, MEMORY_MB: s.memoryMb, ENDS: s.endTime === null ? '-' : new Date(s.endTime * 1000).toISOString(), STATE: s.accepting ? 'accepting' : 'draining' })));
+        }
+      }
+    });
+};
+
+const registerShutdown: Register = (parent, ctx) => {
+  withDirOption(withJsonOption(parent.command('shutdown').description('end an annex: its pilots vacate their jobs (back to the queue) and exit')))
+    .argument('<name>', 'the annex')
+    .option('--wait <seconds>', 'how long pilots get to end before they are killed', wholeNumber('--wait', 0), 30)
+    .action(async (name: string, options: { json: boolean; dir?: string; wait: number }) => {
+      const result = await withClient(options.dir, (c) => c.shutdownAnnex(name));
+      let killed = 0;
+      let leftDirs = 0;
+      for (const record of launchRecords(name)) {
+        const reaped = await reapLocalPilots(record, options.wait * 1000);
+        killed += reaped.killed;
+        leftDirs += reaped.removedDirs;
+      }
+      const out = createOutput({ json: options.json, stdout: ctx.stdout });
+      if (options.json) out.record({ ...result, killed, leftoverDirsRemoved: leftDirs });
+      else {
+        ctx.stdout.write(`Annex ${name}: ${result.pilotsTold} pilot${result.pilotsTold === 1 ? '' : 's'} told to shut down; ${result.requestsEnded} request${result.requestsEnded === 1 ? '' : 's'} ended.\n`);
+        if (killed > 0) ctx.stdout.write(`${killed} local pilot${killed === 1 ? '' : 's'} did not end within ${options.wait} s and were killed.\n`);
+      }
+    });
+};
+
+const registerSystems: Register = (parent, ctx) => {
+  withJsonOption(parent.command('systems').description('the systems annexes can run on, and their queues')).action((options: { json: boolean }) => {
+    if (options.json) {
+      ctx.stdout.write(`${JSON.stringify(SYSTEMS)}\n`);
+      return;
+    }
+    createOutput({ json: false, stdout: ctx.stdout }).list(
+      SYSTEMS.flatMap((s) => s.queues.map((q) => ({ SYSTEM: s.name, QUEUE: q.name, DEFAULT: q.name === s.defaultQueue ? 'yes' : '', MAX_LIFETIME: q.maxDurationSeconds ?? '-', DESCRIPTION: s.description }))),
+    );
+  });
+};
+
+export const registerAnnex: Register = (parent, ctx) => {
+  registerNoun(parent, ctx, { name: 'annex', description: 'annexes: pilots on resources you hold that run your jobs', verbs: [registerCreate, registerAdd, registerStatus, registerShutdown, registerSystems] });
+};

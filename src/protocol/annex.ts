@@ -1,0 +1,115 @@
+/**
+ * The access point's annex API: requests and answers of `htc annex create
+ * | status | shutdown`, validated at the AP's boundary.
+ *
+ * An annex request is recorded by the AP as a local-universe job whose ad
+ * carries the `hpc_annex_*` attributes (so history keeps it); the answer to
+ * `create` carries the annex token the pilots present, scoped to that annex
+ * and owner.
+ */
+import { HtcError } from '../errors.ts';
+import { asObject } from './api.ts';
+
+/** Annex names: what HTCondor allows in an attribute value we print everywhere, kept simple. */
+export const ANNEX_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export interface AnnexCreateRequest {
+  readonly name: string;
+  readonly system: string;
+  readonly queue: string;
+  readonly nodes: number;
+  readonly cpus: number | null;
+  readonly memoryMb: number | null;
+  readonly gpus: number | null;
+  readonly lifetimeSeconds: number;
+  readonly idleSeconds: number;
+  /** `annex add`: the name must already have an annex (create: must not). */
+  readonly add: boolean;
+}
+
+export interface AnnexCreateResponse {
+  readonly requestId: string;
+  readonly clusterId: number;
+  readonly token: string;
+  readonly tokenId: string;
+  /** Where pilots attach, and the certificate they pin. */
+  readonly url: string;
+  readonly fingerprint: string;
+}
+
+export interface AnnexRequestStatus {
+  readonly requestId: string;
+  readonly clusterId: number;
+  readonly system: string;
+  readonly queue: string;
+  readonly nodes: number;
+  readonly cpus: number | null;
+  readonly lifetimeSeconds: number;
+  readonly submittedAt: number;
+  /** When its first pilot attached, or null. */
+  readonly startedAt: number | null;
+  readonly state: 'requested' | 'running' | 'ended';
+}
+
+export interface AnnexSlotStatus {
+  readonly slotName: string;
+  readonly hostname: string;
+  readonly cpus: number;
+  readonly busyCpus: number;
+  readonly memoryMb: number;
+  readonly endTime: number | null;
+  readonly accepting: boolean;
+  readonly requestId: string | null;
+}
+
+export interface AnnexStatus {
+  readonly name: string;
+  readonly owner: string;
+  readonly requests: readonly AnnexRequestStatus[];
+  readonly slots: readonly AnnexSlotStatus[];
+  readonly jobs: { readonly idle: number; readonly running: number; readonly held: number };
+}
+
+export interface AnnexShutdownResponse {
+  readonly name: string;
+  readonly pilotsTold: number;
+  readonly requestsEnded: number;
+}
+
+function positiveInt(o: Record<string, unknown>, key: string, min: number): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new HtcError('BAD_REQUEST', `annex: "${key}" must be a whole number >= ${min}`);
+  return v;
+}
+
+function optionalInt(o: Record<string, unknown>, key: string): number | null {
+  return o[key] === null || o[key] === undefined ? null : positiveInt(o, key, 0);
+}
+
+export function checkAnnexName(name: unknown): string {
+  if (typeof name !== 'string' || !ANNEX_NAME.test(name)) {
+    throw new HtcError('BAD_REQUEST', `annex name ${JSON.stringify(name)} is not valid: use letters, digits, ".", "_" and "-" (at most 64, starting with a letter or digit)`);
+  }
+  return name;
+}
+
+export function parseAnnexCreateRequest(body: unknown): AnnexCreateRequest {
+  const o = asObject(body, 'annex create');
+  const text = (key: string): string => {
+    const v = o[key];
+    if (typeof v !== 'string' || v === '' || v.length > 200) throw new HtcError('BAD_REQUEST', `annex: "${key}" must be a non-empty string`);
+    return v;
+  };
+  return {
+    name: checkAnnexName(o.name),
+    system: text('system'),
+    queue: text('queue'),
+    nodes: positiveInt(o, 'nodes', 1),
+    cpus: optionalInt(o, 'cpus'),
+    memoryMb: optionalInt(o, 'memoryMb'),
+    gpus: optionalInt(o, 'gpus'),
+    lifetimeSeconds: positiveInt(o, 'lifetimeSeconds', 1),
+    idleSeconds: positiveInt(o, 'idleSeconds', 1),
+    add: o.add === true,
+  };
+}

@@ -1,0 +1,320 @@
+/**
+ * Local annexes end to end: the real access point and CLI, and real pilot
+ * processes started by `htc annex create NAME local@local`. Jobs run, their
+ * outputs come back, annexes end and leave nothing behind; and the faults
+ * of the issue: a pilot killed mid-job, a pilot stopped past its lease, the
+ * AP killed mid-run, and outputs that point outside the sandbox.
+ *
+ * Leases are shortened through the environment (HTC_*_SECONDS) so the fault
+ * tests take seconds; waits poll with a deadline and assert on states, never
+ * on durations.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = join(root, 'bin', 'htc.js');
+let work = '';
+
+interface Site {
+  readonly dir: string;
+  readonly ap: string;
+  readonly scratch: string;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+function site(name: string, env: NodeJS.ProcessEnv = {}): Site {
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  const ap = join(dir, 'ap');
+  const scratch = join(dir, 'scratch');
+  return { dir, ap, scratch, env: { ...process.env, HTC_DIR: ap, HTC_LOCAL_SCRATCH: scratch, ...env } };
+}
+
+function htc(s: Site, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: s.dir, env: s.env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function ok(s: Site, args: string[]): string {
+  const r = htc(s, args);
+  assert.equal(r.status, 0, `htc ${args.join(' ')} failed:\n${r.stderr}`);
+  return r.stdout;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+type Ad = Record<string, unknown>;
+
+function history(s: Site): Ad[] {
+  return JSON.parse(ok(s, ['job', 'history', '--json'])) as Ad[];
+}
+
+function jobs(s: Site): Ad[] {
+  return JSON.parse(ok(s, ['job', 'list', '--json'])) as Ad[];
+}
+
+function completedOf(s: Site, clusterId: number): Ad[] {
+  return history(s).filter((a) => a.ClusterId === clusterId && a.JobStatus === 4);
+}
+
+function createAnnex(s: Site, name: string, extra: string[]): { pids: number[]; requestId: string } {
+  return JSON.parse(ok(s, ['annex', 'create', name, 'local@local', '--json', ...extra])) as { pids: number[]; requestId: string };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const FAST_LEASES = { HTC_SLOT_LEASE_SECONDS: '2', HTC_JOB_LEASE_SECONDS: '3', HTC_HEARTBEAT_SECONDS: '0.5' };
+
+before(() => {
+  work = mkdtempSync(join(tmpdir(), 'htc-annex-e2e-'));
+});
+
+after(() => {
+  // Whatever a failed test left running: pilots (their process groups) and APs.
+  for (const name of readdirSync(work)) {
+    const scratch = join(work, name, 'scratch');
+    if (existsSync(scratch)) {
+      for (const entry of readdirSync(scratch, { recursive: true }) as string[]) {
+        if (!entry.endsWith('launch.json')) continue;
+        const record = JSON.parse(readFileSync(join(scratch, entry), 'utf8')) as { pids: number[] };
+        for (const pid of record.pids) {
+          try {
+            process.kill(-pid, 'SIGKILL');
+          } catch {
+            // gone
+          }
+        }
+      }
+    }
+    try {
+      const access = JSON.parse(readFileSync(join(work, name, 'ap', 'access.json'), 'utf8')) as { pid: number };
+      process.kill(access.pid, 'SIGKILL');
+    } catch {
+      // not running
+    }
+  }
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('a local annex', () => {
+  it('runs the jobs bound to it, brings their outputs back, and leaves nothing behind at shutdown', async () => {
+    const s = site('basic');
+    ok(s, ['ap', 'start']);
+    writeFileSync(join(s.dir, 'input.txt'), 'from the submitter\n');
+    writeFileSync(join(s.dir, 'work.sh'), '#!/bin/sh\nread line < input.txt\necho "$line / job $1" > result.txt\necho "out $1"\necho "err $1" >&2\n');
+    chmodSync(join(s.dir, 'work.sh'), 0o755);
+    mkdirSync(join(s.dir, 'results'));
+    writeFileSync(
+      join(s.dir, 'work.sub'),
+      [
+        'executable = work.sh',
+        'arguments = $(Process)',
+        'transfer_input_files = input.txt',
+        'transfer_output_files = result.txt',
+        'transfer_output_remaps = "result.txt = results/result.$(Process).txt"',
+        'output = out.$(Process)',
+        'error = err.$(Process)',
+        'log = work.log',
+        'queue 6',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(join(s.dir, 'plain.sub'), 'executable = /bin/true\nqueue\n');
+    assert.match(ok(s, ['job', 'submit', 'work.sub', '--annex-name', 'nightly']), /6 job\(s\) submitted to cluster 1/);
+    ok(s, ['job', 'submit', 'plain.sub']); // no annex: must never run on the annex
+    ok(s, ['job', 'submit', 'plain.sub', '--annex-name', 'other']); // another annex: same
+
+    const { pids } = createAnnex(s, 'nightly', ['--nodes', '2', '--cpus', '2', '--idle-time', '60', '--lifetime', '600']);
+    assert.equal(pids.length, 2);
+    await waitFor('6 completed jobs', () => completedOf(s, 1).length === 6);
+
+    for (let p = 0; p < 6; p++) {
+      assert.equal(readFileSync(join(s.dir, 'results', `result.${p}.txt`), 'utf8'), `from the submitter / job ${p}\n`);
+      assert.equal(readFileSync(join(s.dir, `out.${p}`), 'utf8'), `out ${p}\n`);
+      assert.equal(readFileSync(join(s.dir, `err.${p}`), 'utf8'), `err ${p}\n`);
+    }
+    assert.ok(!existsSync(join(s.dir, 'result.txt')), 'the remapped output is only where the remap puts it');
+    const done = completedOf(s, 1);
+    for (const ad of done) {
+      assert.equal(ad.ExitCode, 0);
+      assert.equal(ad.NumJobStarts, 1);
+      assert.equal(ad.MachineAttrAnnexName0, 'nightly');
+      assert.match(String(ad.LastRemoteHost), /^slot1_\d+@/);
+    }
+    const used = JSON.parse(ok(s, ['job', 'resources', '1.0', '--json'])) as { starts: number; memoryPeakMb: number | null; wallSeconds: number; statusName: string; lastHost: string };
+    assert.equal(used.statusName, 'Completed');
+    assert.equal(used.starts, 1);
+    assert.equal(typeof used.memoryPeakMb, 'number');
+    assert.ok(used.wallSeconds >= 0);
+    assert.match(used.lastHost, /^slot1_\d+@/);
+    assert.match(ok(s, ['job', 'resources', '1.0']), /^cpu:\s+[\d.]+ s user, [\d.]+ s system$/m);
+    const log = readFileSync(join(s.dir, 'work.log'), 'utf8');
+    assert.equal(log.match(/^001 \(001\.\d{3}\.000\)/gm)?.length, 6, 'one execute event per job');
+    assert.equal(log.match(/^005 \(001\.\d{3}\.000\)/gm)?.length, 6, 'one terminated event per job');
+
+    const status = JSON.parse(ok(s, ['annex', 'status', 'nightly', '--json'])) as { slots: { cpus: number }[]; requests: { state: string }[] }[];
+    assert.equal(status[0]!.slots.length, 2);
+    assert.deepEqual(status[0]!.slots.map((x) => x.cpus), [2, 2]);
+    assert.equal(status[0]!.requests[0]!.state, 'running');
+    const left = jobs(s).filter((a) => a.JobUniverse !== 12);
+    assert.equal(left.length, 2, 'the job without an annex and the one for another annex stay');
+    assert.ok(left.every((a) => a.JobStatus === 1));
+
+    const shut = JSON.parse(ok(s, ['annex', 'shutdown', 'nightly', '--json'])) as { pilotsTold: number; killed: number };
+    assert.equal(shut.pilotsTold, 2);
+    assert.equal(shut.killed, 0, 'the pilots ended on their own');
+    for (const pid of pids) assert.ok(!alive(pid), `pilot ${pid} has ended`);
+    assert.deepEqual(readdirSync(join(s.scratch, readdirSync(s.scratch)[0]!)), [], 'no pilot directory is left');
+    const annexHistory = history(s).filter((a) => a.JobUniverse === 12);
+    assert.equal(annexHistory.length, 1, 'the annex request is in history');
+    assert.equal(annexHistory[0]!.hpc_annex_name, 'nightly');
+    assert.equal(annexHistory[0]!.hpc_annex_system, 'local');
+    assert.equal(typeof annexHistory[0]!.hpc_annex_start_time, 'number');
+    const gone = htc(s, ['annex', 'status', 'nightly']);
+    assert.equal(gone.status, 2);
+    assert.match(gone.stderr, /there is no annex named nightly/);
+    ok(s, ['ap', 'stop']);
+  });
+
+  it('holds jobs whose files point outside the sandbox, with the reason', async () => {
+    const s = site('escape');
+    ok(s, ['ap', 'start']);
+    const submit = (name: string, lines: string[]): void => {
+      writeFileSync(join(s.dir, name), `${lines.join('\n')}\nqueue\n`);
+      ok(s, ['job', 'submit', name, '--annex-name', 'x']);
+    };
+    submit('dotdot.sub', ['executable = /bin/true', 'transfer_output_files = ../secret']);
+    submit('absolute.sub', ['executable = /bin/true', 'transfer_output_files = /etc/passwd']);
+    submit('remap.sub', ['executable = /bin/true', 'transfer_output_files = a', 'transfer_output_remaps = "../a = b"']);
+    writeFileSync(join(s.dir, 'link.sh'), '#!/bin/sh\nln -s /etc/passwd out.txt\n');
+    chmodSync(join(s.dir, 'link.sh'), 0o755);
+    submit('symlink.sub', ['executable = link.sh', 'transfer_output_files = out.txt']);
+    submit('missing.sub', ['executable = /bin/true', 'transfer_input_files = no-such-file.txt']);
+    createAnnex(s, 'x', ['--cpus', '2', '--idle-time', '30']);
+    const held = await waitFor('five held jobs', () => {
+      const h = jobs(s).filter((a) => a.JobStatus === 5);
+      return h.length === 5 ? h : undefined;
+    });
+    const reason = (cluster: number): string => String(held.find((a) => a.ClusterId === cluster)?.HoldReason);
+    assert.match(reason(1), /transfer_output_files: "\.\.\/secret" points outside the job's sandbox/);
+    assert.match(reason(2), /transfer_output_files: "\/etc\/passwd" is an absolute path/);
+    assert.match(reason(3), /transfer_output_remaps: "\.\.\/a" points outside the job's sandbox/);
+    assert.match(reason(4), /out\.txt.*symbolic link.*outside the job's sandbox/);
+    assert.match(reason(5), /no-such-file\.txt does not exist/);
+    assert.ok(!existsSync(join(s.dir, 'out.txt')));
+    ok(s, ['annex', 'shutdown', 'x']);
+    ok(s, ['ap', 'stop']);
+  });
+
+  it('ends by itself when idle and removes its directory', async () => {
+    const s = site('idle');
+    ok(s, ['ap', 'start']);
+    const { pids } = createAnnex(s, 'lazy', ['--cpus', '1', '--idle-time', '2', '--lifetime', '600']);
+    await waitFor('the idle pilot to end', () => !alive(pids[0]!), 30_000);
+    await waitFor('its directory to go', () => readdirSync(join(s.scratch, readdirSync(s.scratch)[0]!)).filter((e) => e.startsWith('pilot-')).length === 0);
+    ok(s, ['ap', 'stop']);
+  });
+});
+
+describe('faults', () => {
+  it('a pilot killed mid-job: its slot goes and the job runs again elsewhere', async () => {
+    const s = site('sigkill', FAST_LEASES);
+    ok(s, ['ap', 'start']);
+    writeFileSync(join(s.dir, 'slow.sub'), 'executable = /bin/sh\narguments = "-c \'sleep 2; echo done\'"\noutput = slow.out\nqueue\n');
+    ok(s, ['job', 'submit', 'slow.sub', '--annex-name', 'k']);
+    const first = createAnnex(s, 'k', ['--cpus', '1', '--idle-time', '60']);
+    await waitFor('the job to run', () => jobs(s).find((a) => a.ClusterId === 1)?.JobStatus === 2);
+    process.kill(first.pids[0]!, 'SIGKILL');
+    await waitFor('the slot to disappear', () => (JSON.parse(ok(s, ['annex', 'status', 'k', '--json'])) as { slots: unknown[] }[])[0]!.slots.length === 0);
+    ok(s, ['annex', 'add', 'k', 'local@local', '--cpus', '1', '--idle-time', '60']);
+    const done = await waitFor('the job to complete on the second pilot', () => completedOf(s, 1)[0]);
+    assert.equal(done.NumJobStarts, 2, 'it started twice');
+    assert.equal(done.NumJobCompletions, 1, 'and completed once');
+    assert.equal(readFileSync(join(s.dir, 'slow.out'), 'utf8'), 'done\n');
+    ok(s, ['annex', 'shutdown', 'k']);
+    ok(s, ['ap', 'stop']);
+  });
+
+  it('a pilot stopped past its lease: its late report is refused and the job completes once', async () => {
+    const s = site('sigstop', FAST_LEASES);
+    ok(s, ['ap', 'start']);
+    writeFileSync(join(s.dir, 'slow.sub'), 'executable = /bin/sh\narguments = "-c \'sleep 2; echo done\'"\noutput = slow.out\nqueue\n');
+    ok(s, ['job', 'submit', 'slow.sub', '--annex-name', 'st']);
+    const first = createAnnex(s, 'st', ['--cpus', '1', '--idle-time', '60']);
+    await waitFor('the job to run', () => jobs(s).find((a) => a.ClusterId === 1)?.JobStatus === 2);
+    process.kill(first.pids[0]!, 'SIGSTOP');
+    await waitFor('the job to be idle again after the job lease', () => jobs(s).find((a) => a.ClusterId === 1)?.JobStatus === 1, 30_000);
+    ok(s, ['annex', 'add', 'st', 'local@local', '--cpus', '1', '--idle-time', '60']);
+    const done = await waitFor('the job to complete on the second pilot', () => completedOf(s, 1)[0]);
+    process.kill(first.pids[0]!, 'SIGCONT');
+    await waitFor('the stale report to be refused', () => /refused (a (done|vacated|failed) report|stale claim)/.test(readFileSync(join(s.ap, 'ap.log'), 'utf8')), 30_000);
+    await sleep(500);
+    assert.equal(completedOf(s, 1).length, 1, 'the job is in history once');
+    assert.equal(done.NumJobCompletions, 1);
+    assert.equal(jobs(s).filter((a) => a.ClusterId === 1).length, 0, 'and no longer in the queue');
+    assert.equal(readFileSync(join(s.dir, 'slow.out'), 'utf8'), 'done\n');
+    ok(s, ['annex', 'shutdown', 'st']);
+    ok(s, ['ap', 'stop']);
+  });
+
+  it('the access point killed mid-run: pilots reconnect, running jobs finish and are recorded once', async () => {
+    const port = await freePort();
+    const s = site('apkill', { HTC_HEARTBEAT_SECONDS: '0.5' });
+    ok(s, ['ap', 'start', '--listen', `127.0.0.1:${port}`]);
+    writeFileSync(join(s.dir, 'slow.sub'), 'executable = /bin/sh\narguments = "-c \'sleep 3; echo $(Process)\'"\noutput = slow.$(Process).out\nqueue 2\n');
+    ok(s, ['job', 'submit', 'slow.sub', '--annex-name', 'ak']);
+    createAnnex(s, 'ak', ['--cpus', '2', '--idle-time', '60']);
+    await waitFor('both jobs to run', () => jobs(s).filter((a) => a.ClusterId === 1 && a.JobStatus === 2).length === 2);
+    const access = JSON.parse(readFileSync(join(s.ap, 'access.json'), 'utf8')) as { pid: number };
+    process.kill(access.pid, 'SIGKILL');
+    await waitFor('the AP to be gone', () => !alive(access.pid));
+    const restart = spawn(process.execPath, [bin, 'ap', 'start', '--listen', `127.0.0.1:${port}`], { cwd: s.dir, env: s.env, stdio: 'ignore' });
+    await new Promise((r) => restart.once('exit', r));
+    await waitFor('both jobs to complete', () => completedOf(s, 1).length === 2, 90_000);
+    const done = completedOf(s, 1);
+    assert.deepEqual(done.map((a) => a.NumJobStarts), [1, 1], 'neither job was started again');
+    assert.deepEqual(done.map((a) => a.NumJobCompletions), [1, 1]);
+    for (let p = 0; p < 2; p++) assert.equal(readFileSync(join(s.dir, `slow.${p}.out`), 'utf8'), `${p}\n`);
+    const log = readFileSync(join(s.ap, 'ap.log'), 'utf8');
+    assert.match(log, /waiting up to \d+ s for pilots to report 2 running job\(s\)/);
+    ok(s, ['annex', 'shutdown', 'ak']);
+    ok(s, ['ap', 'stop']);
+  });
+});
