@@ -11,7 +11,7 @@
  * batches (one transaction, one fsync) because pilots report at thousands
  * per second.
  */
-import { parseExpression, type ClassAd } from '../classad/index.ts';
+import { parseExpression, printString, type ClassAd } from '../classad/index.ts';
 import {
   HoldReasonCode, complete, evict, hold, leaveInQueue, start, toProcChange, type ExitOutcome, type JobSnapshot, type TransitionResult,
 } from '../core/index.ts';
@@ -90,7 +90,7 @@ export class JobRuns {
       const change = toProcChange(t);
       changes.push({
         ...change,
-        set: { ...change.set, ClaimId: JSON.stringify(s.claimId), MachineAttrAnnexName0: JSON.stringify(s.annexName), CpusProvisioned: String(s.requestCpus) },
+        set: { ...change.set, ClaimId: printString(s.claimId), MachineAttrAnnexName0: printString(s.annexName), CpusProvisioned: String(s.requestCpus) },
       });
       claimOf.set(`${s.id.clusterId}.${s.id.procId}`, s.claimId);
     }
@@ -117,6 +117,8 @@ export class JobRuns {
         continue;
       }
       const job = refusal;
+      // The canonical "cluster.proc" (a report may spell "01.0"): every map below is keyed by it.
+      const key = `${job.id.clusterId}.${job.id.procId}`;
       let t: TransitionResult;
       if (r.type === 'done') {
         const outcome: ExitOutcome = r.exit.exitBySignal
@@ -133,7 +135,6 @@ export class JobRuns {
         continue;
       }
       const change = toProcChange(t);
-      const key = r.jobId;
       byKey.set(key, r);
       snapshots.set(key, job);
       changes.push({ ...change, set: { ...change.set, ...usageAttributes(r.usage), ClaimId: 'undefined' } });
@@ -165,8 +166,9 @@ export class JobRuns {
   private fence(jobId: string, claimId: string, seen: ReadonlyMap<string, unknown>): JobSnapshot | string {
     const m = /^(\d+)\.(\d+)$/.exec(jobId);
     if (m === null) return `${JSON.stringify(jobId)} is not a job id`;
-    if (seen.has(jobId)) return `job ${jobId} was reported twice in one batch`;
-    const job = this.snapshot({ clusterId: Number(m[1]), procId: Number(m[2]) });
+    const id = { clusterId: Number(m[1]), procId: Number(m[2]) };
+    if (seen.has(`${id.clusterId}.${id.procId}`)) return `job ${jobId} was reported twice in one batch`;
+    const job = this.snapshot(id);
     if (job === undefined) return `job ${jobId} is no longer in the queue`;
     if (job.status !== JobStatus.Running) return `job ${jobId} is not running here any more`;
     if (claimIdOf(job.ad) !== claimId) return `claim ${claimId} is stale: job ${jobId} runs under another claim now`;
@@ -205,13 +207,13 @@ export class JobRuns {
     return applied.map((c) => c.id);
   }
 
-  /** Holds jobs that cannot start (their plan or inputs are wrong), from Idle. */
+  /** Holds jobs that cannot start (their plan or inputs are wrong); only Idle ones. */
   holdUnstartable(holds: readonly { id: JobId; reason: string; code?: number }[]): number {
     const now = this.clock();
     const changes: ProcChange[] = [];
     for (const h of holds) {
       const job = this.snapshot(h.id);
-      if (job === undefined) continue;
+      if (job === undefined || job.status !== JobStatus.Idle) continue;
       const t = hold(job, h.reason, h.code ?? HoldReasonCode.TransferInputError, 0, now);
       if (t.ok) changes.push(toProcChange(t));
     }

@@ -151,8 +151,9 @@ export function planExecution(ad: ClassAd): ExecutionPlan {
   const executable = transferExecutable ? EXECUTABLE_NAME : absolute(cmd, iwd);
   if (transferExecutable) addInput({ source: absolute(cmd, iwd), name: EXECUTABLE_NAME, contentsOnly: false, executable: true });
   const inPath = stringAttr(ad, 'In');
-  const hasStdin = inPath !== undefined && inPath !== '' && inPath !== '/dev/null';
-  if (hasStdin && transferFiles && !isFalse(ad, 'TransferIn')) addInput({ source: absolute(inPath, iwd), name: STDIN_NAME, contentsOnly: false, executable: false });
+  // Stdin comes into the sandbox only by transfer; without it the job reads /dev/null (no shared file system is assumed).
+  const hasStdin = inPath !== undefined && inPath !== '' && inPath !== '/dev/null' && transferFiles && !isFalse(ad, 'TransferIn');
+  if (hasStdin) addInput({ source: absolute(inPath, iwd), name: STDIN_NAME, contentsOnly: false, executable: false });
   if (transferFiles) {
     for (const entry of splitFileList(stringAttr(ad, 'TransferInput'))) {
       if (/^[a-z][a-z0-9+.-]*:\/\//i.test(entry)) throw new PlanError(`transfer_input_files: ${JSON.stringify(entry)} is a URL; URL transfers are not supported`);

@@ -242,6 +242,12 @@ function list<T>(o: Record<string, unknown>, key: string, what: string, each: (v
   return v.map((e, i) => each(e, `${what}.${key}[${i}]`));
 }
 
+/** Pilot ids name slots and claims: letters, digits and dashes only (a UUID). */
+function pilotIdOf(id: string): string {
+  if (!/^[A-Za-z0-9-]{8,64}$/.test(id)) fail('hello.pilotId must be 8 to 64 letters, digits or dashes');
+  return id;
+}
+
 /** A relative path inside a sandbox: no absolute path, no `..`, no empty or `.` parts, no NUL. */
 export function checkSandboxName(name: string, what: string): string {
   if (name === '' || name.startsWith('/') || name.includes('\0') || name.split('/').some((p) => p === '..' || p === '.' || p === '')) {
@@ -297,13 +303,14 @@ function parseReport(o: Record<string, unknown>, what: string): ReportMessage {
 
 function parseAttributes(v: unknown, what: string): Record<string, string | number | boolean> {
   const o = obj(v, what);
-  const out: Record<string, string | number | boolean> = {};
+  const entries: [string, string | number | boolean][] = [];
   for (const [k, value] of Object.entries(o)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) fail(`${what}: ${JSON.stringify(k)} is not an attribute name`);
     if (typeof value !== 'string' && typeof value !== 'boolean' && (typeof value !== 'number' || !Number.isFinite(value))) fail(`${what}.${k} must be a string, number or boolean`);
-    out[k] = value;
+    entries.push([k, value]);
   }
-  return out;
+  // fromEntries defines own properties: a "__proto__" entry stays an entry.
+  return Object.fromEntries(entries);
 }
 
 /** A message from a pilot, validated (the AP calls this on every frame). */
@@ -321,7 +328,7 @@ export function parsePilotMessage(text: string): PilotMessage {
       return {
         type: 'hello',
         version: int(o, 'version', w),
-        pilotId: str(o, 'pilotId', w, 200),
+        pilotId: pilotIdOf(str(o, 'pilotId', w, 200)),
         hostname: str(o, 'hostname', w, 255),
         resources: parseResources(o.resources, `${w}.resources`),
         attributes: parseAttributes(o.attributes, `${w}.attributes`),
@@ -350,11 +357,9 @@ export function parsePilotMessage(text: string): PilotMessage {
 function parseSpec(v: unknown, what: string): JobSpec {
   const o = obj(v, what);
   const env = obj(o.environment, `${what}.environment`);
-  const environment: Record<string, string> = {};
-  for (const [k, value] of Object.entries(env)) {
-    if (typeof value !== 'string') fail(`${what}.environment.${k} must be a string`);
-    environment[k] = value;
-  }
+  const environment: Record<string, string> = Object.fromEntries(
+    Object.entries(env).map(([k, value]) => (typeof value === 'string' ? [k, value] : fail(`${what}.environment.${k} must be a string`))),
+  );
   const sandboxOrNull = (key: string): string | null => {
     const s = strOrNull(o, key, what);
     return s === null ? null : checkSandboxName(s, `${what}.${key}`);

@@ -235,8 +235,9 @@ export const HANDLERS: readonly Handler[] = [
         job.fail('transfer_output_remaps', 'transfer_output_remaps must be a quoted string: "name = newname; ..."');
       }
       const body = remaps.slice(1, -1);
-      for (const [i, pair] of body.split(';').entries()) {
-        if (pair.trim() !== '' && !pair.includes('=')) job.fail('transfer_output_remaps', `remap ${i + 1} (${pair.trim()}) is not "name = newname"`, 1 + body.indexOf(pair));
+      // `\;` and `\=` escape the separators inside names (HTCondor's remap syntax).
+      for (const [i, pair] of body.split(/(?<!\\);/).entries()) {
+        if (pair.trim() !== '' && !/(?<!\\)=/.test(pair)) job.fail('transfer_output_remaps', `remap ${i + 1} (${pair.trim()}) is not "name = newname"`, 1 + body.indexOf(pair));
       }
       job.set('TransferOutputRemaps', body);
     },
