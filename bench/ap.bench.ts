@@ -24,147 +24,20 @@
  * what the client, HTTP API, submit compilation and queue layer cost on top
  * of the raw database.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { ApClient } from '../src/client/index.ts';
 import { openJobQueue } from '../src/store/index.ts';
 import { SubmitDescription } from '../src/submit/index.ts';
 import type { BenchResult } from './run.ts';
 import { formatRate } from './harness.ts';
 
-const BIN = fileURLToPath(new URL('../bin/htc.js', import.meta.url));
-const START_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 30_000;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-interface Memory {
-  /** Resident set, KiB. */
-  readonly rssKiB: number;
-  /** Peak resident set, KiB. */
-  readonly hwmKiB: number;
-  readonly anonKiB: number;
-  readonly fileKiB: number;
-}
-
-function memoryOf(pid: number): Memory {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM'), anonKiB: kib('RssAnon'), fileKiB: kib('RssFile') };
-}
-
-/** CPU seconds (user + system) a process has used so far (clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime (fields 14, 15)
-}
-
-/**
- * Waits until the process has used no CPU for `quietMs` (its background work
- * after an acknowledged request is done); returns how long that took and the
- * CPU it used meanwhile.
- */
-async function quiet(pid: number, quietMs = 600, maxMs = 60_000, since?: { at: number; cpu: number }): Promise<{ busyMs: number; cpuSeconds: number }> {
-  const start = since?.at ?? performance.now();
-  const cpu0 = since?.cpu ?? cpuSeconds(pid);
-  let cpu = cpu0;
-  let lastBusy = start;
-  for (;;) {
-    await sleep(100);
-    const now = performance.now();
-    const c = cpuSeconds(pid);
-    if (c !== cpu) {
-      cpu = c;
-      lastBusy = now;
-    }
-    if (now - lastBusy >= quietMs || now - start >= maxMs) return { busyMs: lastBusy - start, cpuSeconds: cpu - cpu0 };
-  }
-}
-
-const mib = (kib: number): string => `${(kib / 1024).toFixed(1)} MiB`;
-
-/** A real AP in a child process, and a client of it. */
-class ApProcess {
-  private exited = false;
-
-  private constructor(
-    readonly dir: string,
-    readonly child: ChildProcess,
-    readonly client: ApClient,
-  ) {}
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  static async start(dir: string, started: Set<ApProcess>): Promise<ApProcess> {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const logPath = join(dir, 'ap.log');
-    const log = openSync(logPath, 'a');
-    const child = spawn(process.execPath, [BIN, 'ap', 'start', '--foreground', '--dir', dir], { detached: true, stdio: ['ignore', log, log] });
-    closeSync(log);
-    if (child.pid === undefined) throw new Error('could not spawn the access point');
-    let exitCode: number | null = null;
-    child.once('exit', (code, signal) => (exitCode = code ?? (signal === null ? 1 : 128)));
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    for (;;) {
-      if (exitCode !== null) throw new Error(`the access point exited (${exitCode}) while starting:\n${readFileSync(logPath, 'utf8')}`);
-      if (existsSync(join(dir, 'access.json'))) {
-        const access = JSON.parse(readFileSync(join(dir, 'access.json'), 'utf8')) as { pid: number };
-        if (access.pid === child.pid) {
-          const client = ApClient.open(dir);
-          try {
-            await client.status();
-            const ap = new ApProcess(dir, child, client);
-            child.once('exit', () => (ap.exited = true));
-            if (exitCode !== null) ap.exited = true;
-            started.add(ap);
-            return ap;
-          } catch {
-            client.close();
-          }
-        }
-      }
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`the access point did not answer within ${START_TIMEOUT_MS / 1000} s`);
-      }
-      await sleep(50);
-    }
-  }
-
-  memory(): Memory {
-    return memoryOf(this.pid);
-  }
-
-  /** SIGTERM, wait for the exit; SIGKILL if it does not come. */
-  async stop(started: Set<ApProcess>): Promise<void> {
-    this.client.close();
-    started.delete(this);
-    if (this.exited) return;
-    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.kill('SIGTERM');
-    const timedOut = await Promise.race([gone.then(() => false), sleep(STOP_TIMEOUT_MS).then(() => true)]);
-    if (timedOut) {
-      this.child.kill('SIGKILL');
-      await gone;
-    }
-  }
-
-  /** For an exit handler: no waiting. */
-  killNow(): void {
-    if (!this.exited) this.child.kill('SIGKILL');
-  }
-}
-
+import { ApProcess, BIN, cpuSeconds, mib, quiet, sleep } from './ap-process.ts';
 /** A submit file as the client compiles it (`htc job submit` does the same with the user's environment). */
-function factoryOf(text: string, dir: string): { factory: string; compileMs: number } {
+export function factoryOf(text: string, dir: string): { factory: string; compileMs: number } {
   const start = performance.now();
   const description = SubmitDescription.compile(text, join(dir, 'job.sub'), { owner: userInfo().username, now: Math.floor(Date.now() / 1000), cwd: dir, env: {} });
   const factory = description.toFactory();

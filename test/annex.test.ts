@@ -12,7 +12,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,18 +85,6 @@ function completedOf(s: Site, clusterId: number): Ad[] {
 
 function createAnnex(s: Site, name: string, extra: string[]): { pids: number[]; requestId: string } {
   return JSON.parse(ok(s, ['annex', 'create', name, 'local@local', '--json', ...extra])) as { pids: number[]; requestId: string };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const FAST_LEASES = { HTC_SLOT_LEASE_SECONDS: '2', HTC_JOB_LEASE_SECONDS: '3', HTC_HEARTBEAT_SECONDS: '0.5' };
@@ -243,6 +230,18 @@ describe('a local annex', () => {
     ok(s, ['ap', 'stop']);
   });
 
+  it('runs late-materialized jobs as they are made', async () => {
+    const s = site('late');
+    ok(s, ['ap', 'start']);
+    writeFileSync(join(s.dir, 'late.sub'), 'executable = /bin/echo\narguments = $(Process)\noutput = late.$(Process).out\nmax_materialize = 4\nqueue 20\n');
+    ok(s, ['job', 'submit', 'late.sub', '--annex-name', 'lm']);
+    createAnnex(s, 'lm', ['--cpus', '2', '--idle-time', '30']);
+    await waitFor('20 completed jobs', () => completedOf(s, 1).length === 20);
+    for (let p = 0; p < 20; p++) assert.equal(readFileSync(join(s.dir, `late.${p}.out`), 'utf8'), `${p}\n`);
+    ok(s, ['annex', 'shutdown', 'lm']);
+    ok(s, ['ap', 'stop']);
+  });
+
   it('ends by itself when idle and removes its directory', async () => {
     const s = site('idle');
     ok(s, ['ap', 'start']);
@@ -295,9 +294,9 @@ describe('faults', () => {
   });
 
   it('the access point killed mid-run: pilots reconnect, running jobs finish and are recorded once', async () => {
-    const port = await freePort();
+    // No --listen: the AP takes the port it had before, which the pilots know.
     const s = site('apkill', { HTC_HEARTBEAT_SECONDS: '0.5' });
-    ok(s, ['ap', 'start', '--listen', `127.0.0.1:${port}`]);
+    ok(s, ['ap', 'start']);
     writeFileSync(join(s.dir, 'slow.sub'), 'executable = /bin/sh\narguments = "-c \'sleep 3; echo $(Process)\'"\noutput = slow.$(Process).out\nqueue 2\n');
     ok(s, ['job', 'submit', 'slow.sub', '--annex-name', 'ak']);
     createAnnex(s, 'ak', ['--cpus', '2', '--idle-time', '60']);
@@ -305,7 +304,7 @@ describe('faults', () => {
     const access = JSON.parse(readFileSync(join(s.ap, 'access.json'), 'utf8')) as { pid: number };
     process.kill(access.pid, 'SIGKILL');
     await waitFor('the AP to be gone', () => !alive(access.pid));
-    const restart = spawn(process.execPath, [bin, 'ap', 'start', '--listen', `127.0.0.1:${port}`], { cwd: s.dir, env: s.env, stdio: 'ignore' });
+    const restart = spawn(process.execPath, [bin, 'ap', 'start'], { cwd: s.dir, env: s.env, stdio: 'ignore' });
     await new Promise((r) => restart.once('exit', r));
     await waitFor('both jobs to complete', () => completedOf(s, 1).length === 2, 90_000);
     const done = completedOf(s, 1);

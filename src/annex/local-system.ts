@@ -17,7 +17,7 @@
  * them, as batch jobs outlive `sbatch`.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { HtcError } from '../errors.ts';
@@ -35,9 +35,13 @@ export interface LocalLaunch {
   readonly token: string;
   /** The `htc` executable (bin/htc.js) the pilots run. */
   readonly htcBin: string;
+  /** Extra flags for node running each pilot (benchmarks profile pilots with --cpu-prof). */
+  readonly nodeFlags?: readonly string[];
 }
 
 export interface LaunchRecord {
+  /** The AP the pilots attach to: a record is reaped only through it. */
+  readonly apUrl: string;
   readonly annexName: string;
   readonly requestId: string;
   readonly pids: readonly number[];
@@ -61,8 +65,22 @@ export function endMargin(lifetimeSeconds: number): number {
 }
 
 /** Starts the request's pilots; returns the record `reap` uses. */
+/**
+ * The scratch directory, made private if new; an existing one must be a real
+ * directory of this user that nobody else can write (in a shared /tmp,
+ * another user could otherwise plant records naming other processes).
+ */
+function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  const uid = process.getuid?.();
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+    throw new HtcError('FORBIDDEN', `${dir} is not a private directory of yours (it must be a directory you own that others cannot write); remove it or set HTC_LOCAL_SCRATCH`);
+  }
+}
+
 export function launchLocalPilots(launch: LocalLaunch, scratch = localScratch()): LaunchRecord {
-  mkdirSync(scratch, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(scratch);
   const dir = requestDir(scratch, launch.annexName, launch.requestId);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const startedAt = Math.floor(Date.now() / 1000);
@@ -87,16 +105,35 @@ export function launchLocalPilots(launch: LocalLaunch, scratch = localScratch())
     const configPath = join(pilotDir, 'pilot.json');
     writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
     const log = openSync(join(pilotDir, 'pilot.log'), 'a', 0o600);
-    const child = spawn(process.execPath, [launch.htcBin, 'pilot', '--config', configPath], { detached: true, stdio: ['ignore', log, log], cwd: pilotDir });
+    const child = spawn(process.execPath, [...(launch.nodeFlags ?? []), launch.htcBin, 'pilot', '--config', configPath], { detached: true, stdio: ['ignore', log, log], cwd: pilotDir });
     closeSync(log);
     child.unref();
     if (child.pid === undefined) throw new HtcError('AP_FAILED', `could not start a local pilot (${process.execPath} ${launch.htcBin})`);
     pids.push(child.pid);
     pilotDirs.push(pilotDir);
   }
-  const record: LaunchRecord = { annexName: launch.annexName, requestId: launch.requestId, pids, pilotDirs, startedAt };
+  const record: LaunchRecord = { apUrl: launch.url, annexName: launch.annexName, requestId: launch.requestId, pids, pilotDirs, startedAt };
   writeFileSync(join(dir, 'launch.json'), `${JSON.stringify(record)}\n`, { mode: 0o600 });
   return record;
+}
+
+/** Whether `pid` is alive and its command line contains `mark` (a reused pid is some other program). */
+function runs(pid: number, mark: string): boolean {
+  if (!alive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(mark);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether process `pid` has `mark` in its environment (jobs have their sandbox, under the pilot's directory, there). */
+function hasInEnvironment(pid: number, mark: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').includes(mark);
+  } catch {
+    return false;
+  }
 }
 
 function alive(pid: number): boolean {
@@ -113,15 +150,16 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The launch records of an annex (all of them without a name) still on disk. */
-export function launchRecords(annexName?: string, scratch = localScratch()): LaunchRecord[] {
+/** The launch records of an annex (all of them without a name) still on disk, of pilots of the AP at `apUrl`. */
+export function launchRecords(annexName: string | undefined, apUrl: string | null, scratch = localScratch()): LaunchRecord[] {
   if (!existsSync(scratch)) return [];
+  ensurePrivateDir(scratch);
   const out: LaunchRecord[] = [];
   for (const entry of readdirSync(scratch)) {
     if (annexName !== undefined && !entry.startsWith(`${annexName}.`)) continue;
     try {
       const record = JSON.parse(readFileSync(join(scratch, entry, 'launch.json'), 'utf8')) as LaunchRecord;
-      if (annexName === undefined || record.annexName === annexName) out.push(record);
+      if ((annexName === undefined || record.annexName === annexName) && (apUrl === null || record.apUrl === apUrl)) out.push(record);
     } catch {
       // not a launch directory (or half made): left alone
     }
@@ -129,9 +167,27 @@ export function launchRecords(annexName?: string, scratch = localScratch()): Lau
   return out;
 }
 
-/** Pilots of the record still running. */
+/** Pilots of the record still running (a pid now running something else is not one). */
 export function livePilots(record: LaunchRecord): number[] {
-  return record.pids.filter(alive);
+  return record.pids.filter((pid, i) => runs(pid, join(record.pilotDirs[i] ?? '/nonexistent', 'pilot.json')));
+}
+
+/** Job process groups a pilot noted and that still run, for pilots that died without stopping them. */
+function leftoverJobs(record: LaunchRecord): number[] {
+  const out: number[] = [];
+  for (const dir of record.pilotDirs) {
+    let names: string[];
+    try {
+      names = readdirSync(join(dir, 'execute', '.jobs'));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const pgid = Number(name);
+      if (Number.isInteger(pgid) && pgid > 1 && alive(pgid) && hasInEnvironment(pgid, dir)) out.push(pgid);
+    }
+  }
+  return out;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -141,11 +197,13 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * kills what is left (SIGKILL to its session), and removes the request's
  * directory. Returns what it had to do, for the user to see.
  */
-export async function reapLocalPilots(record: LaunchRecord, graceMs: number, scratch = localScratch()): Promise<{ killed: number; removedDirs: number }> {
+export async function reapLocalPilots(record: LaunchRecord, graceMs: number, scratch = localScratch()): Promise<{ killed: number; removedDirs: number; jobsKilled: number }> {
   const deadline = Date.now() + graceMs;
   while (livePilots(record).length > 0 && Date.now() < deadline) await sleep(100);
   const left = livePilots(record);
-  for (const pid of left) {
+  // Jobs of pilots that are gone (SIGKILL leaves them running in their own sessions), and of the ones about to go.
+  const jobs = leftoverJobs(record);
+  for (const pid of [...left, ...jobs]) {
     try {
       process.kill(-pid, 'SIGKILL');
     } catch {
@@ -159,5 +217,5 @@ export async function reapLocalPilots(record: LaunchRecord, graceMs: number, scr
   while (livePilots(record).length > 0 && Date.now() < deadline + 5000) await sleep(50);
   const removedDirs = record.pilotDirs.filter((d) => existsSync(d)).length;
   rmSync(requestDir(scratch, record.annexName, record.requestId), { recursive: true, force: true });
-  return { killed: left.length, removedDirs };
+  return { killed: left.length, removedDirs, jobsKilled: jobs.length };
 }

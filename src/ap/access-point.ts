@@ -80,6 +80,18 @@ function parseListen(text: string): { host: string; port: number } {
   return { host: m[1] ?? m[2]!, port };
 }
 
+/** Where the AP remembers the port it chose, to take it again after a restart. */
+const LISTEN_FILE = 'listen.json';
+
+function readPreviousPort(dir: string, host: string): number | undefined {
+  try {
+    const saved = JSON.parse(readFileSync(join(dir, LISTEN_FILE), 'utf8')) as { host?: unknown; port?: unknown };
+    return saved.host === host && typeof saved.port === 'number' && saved.port > 0 ? saved.port : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Where the AP keeps how far it has written user logs. */
 const USER_LOG_SEQ_FILE = 'userlog.seq';
 
@@ -185,20 +197,35 @@ export class AccessPoint {
     const swept = this.jobs.sweepFinished();
     if (swept > 0) this.log(`moved ${swept} finished job(s) left in the queue to history`);
     this.server = server;
-    const { host, port } = parseListen(this.options.listen ?? '127.0.0.1:0');
+    const { host, port: asked } = parseListen(this.options.listen ?? '127.0.0.1:0');
     const tls = await ensureTlsMaterial(join(this.dir, 'keys'), [host]);
     const https = createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, api.handle);
     https.keepAliveTimeout = 5000;
     this.gateway = new PilotGateway(tokens, scheduler, this.log);
     https.on('upgrade', this.gateway.upgrade);
-    await new Promise<void>((resolveListen, reject) => {
-      https.once('error', (e: NodeJS.ErrnoException) => reject(new HtcError('USAGE', `--listen ${this.options.listen ?? '127.0.0.1:0'}: ${e.code === 'EADDRINUSE' ? 'that address is in use' : e.message}`)));
-      https.listen(port, host, () => resolveListen());
-    });
+    // Pilots keep the URL they were given: an AP on a free port takes the same one again after a restart.
+    const previous = asked === 0 ? readPreviousPort(this.dir, host) : undefined;
+    const listenOn = (port: number): Promise<void> =>
+      new Promise<void>((resolveListen, reject) => {
+        const onError = (e: NodeJS.ErrnoException): void => reject(e);
+        https.once('error', onError);
+        https.listen(port, host, () => {
+          https.off('error', onError);
+          resolveListen();
+        });
+      });
+    try {
+      if (previous === undefined) await listenOn(asked);
+      else await listenOn(previous).catch(() => listenOn(0));
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      throw new HtcError('USAGE', `--listen ${this.options.listen ?? '127.0.0.1:0'}: ${e.code === 'EADDRINUSE' ? 'that address is in use' : e.message}`);
+    }
     this.httpsServer = https;
     const address = https.address();
-    const boundPort = typeof address === 'object' && address !== null ? address.port : port;
+    const boundPort = typeof address === 'object' && address !== null ? address.port : asked;
     url = `https://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+    if (asked === 0) writeFileSync(join(this.dir, LISTEN_FILE), `${JSON.stringify({ host, port: boundPort })}\n`);
     fingerprint = tls.fingerprint;
     scheduler.start();
     this.url = url;
@@ -215,7 +242,12 @@ export class AccessPoint {
     const interval = this.options.policyIntervalMs ?? (Number(process.env.HTC_POLICY_INTERVAL_MS) || 60_000);
     this.policyTimer = setInterval(() => {
       try {
-        if ((this.jobs?.applyPeriodicPolicies() ?? 0) > 0) this.scheduleUserLogs();
+        if ((this.jobs?.applyPeriodicPolicies() ?? 0) > 0) {
+          this.scheduleUserLogs();
+          // Released jobs may match; held or removed running ones must be stopped on their pilots.
+          this.scheduler?.jobsChanged();
+          this.scheduler?.reconcile();
+        }
       } catch (error) {
         this.log(`evaluating periodic policies failed: ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -253,7 +285,10 @@ export class AccessPoint {
     this.materializeTimer = setTimeout(() => {
       this.materializeTimer = undefined;
       try {
-        if (this.jobs !== undefined && this.jobs.materializeSome(2000) > 0) this.scheduleMaterialize();
+        if (this.jobs !== undefined && this.jobs.materializeSome(2000) > 0) {
+          this.scheduleMaterialize();
+          this.scheduler?.jobsChanged();
+        }
       } catch (error) {
         this.log(`materializing procs failed: ${error instanceof Error ? error.message : String(error)}`);
       }

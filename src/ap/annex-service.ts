@@ -85,6 +85,12 @@ export class AnnexService {
       lifetimeSeconds: Math.min(366 * 86400, request.lifetimeSeconds + 7 * 86400),
       annex: { name: request.name, owner },
     });
+    // Checked again after the await: a create of the same name may have landed meanwhile.
+    const now2 = this.requests(request.name);
+    if (now2.some((r) => r.owner !== caller.user) || (!request.add && now2.length > 0)) {
+      await this.tokens.revoke(issued.id).catch(() => undefined);
+      throw new HtcError('CONFLICT', `an annex named ${request.name} was just created; use "htc annex add ${request.name} ..." to add resources to it`);
+    }
     const clusterId = this.queue.nextClusterId();
     const ad = parseClassAd('[]');
     ad.setValue('ClusterId', clusterId);
@@ -213,7 +219,13 @@ export class AnnexService {
       const requestId = str(r.ad, 'hpc_annex_request_id');
       return !this.scheduler.slots({ annexName: str(r.ad, 'hpc_annex_name'), owner: r.owner }).some((s) => s.requestId === requestId);
     });
-    if (over.length > 0) this.end(over, 'the annex request reached the end of its lifetime');
+    if (over.length === 0) return;
+    this.end(over, 'the annex request reached the end of its lifetime');
+    // Its token must not attach pilots any more.
+    for (const r of over) {
+      const tokenId = str(r.ad, 'hpc_annex_token_id');
+      if (tokenId !== '') void this.tokens.revoke(tokenId).catch(() => undefined);
+    }
   }
 
   private end(records: readonly RequestRecord[], reason: string): number {

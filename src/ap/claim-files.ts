@@ -16,7 +16,8 @@
  * transfer never leaves half a file under the real name.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { type Stats, closeSync, constants, createReadStream, createWriteStream, lstatSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { type Stats, constants, createReadStream, lstatSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -150,9 +151,9 @@ async function receiveOutput(claim: Claim, name: string, expected: string, req: 
   }
   if (!dirStat.isDirectory()) throw new HtcError('FORBIDDEN', `cannot write output ${name} to ${dest}: ${dir} is not a directory`);
   const tmp = `${dir}/.${randomBytes(6).toString('hex')}.htc-part`;
-  let fd: number;
+  let handle: FileHandle;
   try {
-    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
   } catch (error) {
     throw new HtcError('FORBIDDEN', `cannot write output ${name} to ${dest}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
@@ -163,23 +164,21 @@ async function receiveOutput(claim: Claim, name: string, expected: string, req: 
       hash.update(chunk);
       bytes += chunk.length;
     });
-    await pipeline(req, createWriteStream('', { fd, autoClose: true }));
+    // The stream owns the file handle: it closes it when done or destroyed, and nothing else does.
+    await pipeline(req, handle.createWriteStream());
     const actual = hash.digest('hex');
     if (actual !== expected) throw new HtcError('BAD_REQUEST', `output ${name} arrived damaged (SHA-256 ${actual}, sent as ${expected})`);
+    let existing;
     try {
-      if (lstatSync(dest).isDirectory()) throw new HtcError('CONFLICT', `cannot write output ${name}: ${dest} is a directory`);
-    } catch (error) {
-      if (error instanceof HtcError) throw error;
+      existing = lstatSync(dest);
+    } catch {
+      existing = undefined;
     }
+    if (existing?.isDirectory() === true) throw new HtcError('CONFLICT', `cannot write output ${name}: ${dest} is a directory`);
     renameSync(tmp, dest);
     return bytes;
   } catch (error) {
     rmSync(tmp, { force: true });
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed by the stream
-    }
     throw error;
   }
 }

@@ -8,8 +8,10 @@
  * by claim: a report or a lease expiry changes a job only while the job's
  * ClaimId is the claim's, so a stale pilot can never complete a job that
  * has since started elsewhere, and no job completes twice. Changes come in
- * batches (one transaction, one fsync) because pilots report at thousands
- * per second.
+ * batches (one transaction each) because pilots report at thousands per
+ * second, and are committed at 'crash' durability (not fsynced: decision
+ * 0006): a power cut may lose the last of them, which runs those jobs again;
+ * kill -9 of the AP loses nothing.
  */
 import { parseExpression, printString, type ClassAd } from '../classad/index.ts';
 import {
@@ -21,6 +23,8 @@ import type { JobService } from './job-service.ts';
 
 export interface ClaimStart {
   readonly id: JobId;
+  /** The job as the caller just read it (saves reading it again). */
+  readonly job?: JobSnapshot;
   readonly claimId: string;
   /** The dynamic slot's name (`slot1_3@host`), written as RemoteHost. */
   readonly slotName: string;
@@ -36,10 +40,20 @@ export interface ReportOutcome {
   readonly requeued: boolean;
 }
 
-/** The ClaimId string literal of an ad, if any. */
-function claimIdOf(ad: ClassAd): string | undefined {
-  const node = ad.get('ClaimId');
+/** A string literal attribute of an ad, if any. */
+function stringOf(ad: ClassAd, name: string): string | undefined {
+  const node = ad.get(name);
   return node?.kind === 'literal' && typeof node.value === 'string' ? node.value : undefined;
+}
+
+function claimIdOf(ad: ClassAd): string | undefined {
+  return stringOf(ad, 'ClaimId');
+}
+
+/** Who sends a report: the authenticated annex and owner of the pilot's token. */
+export interface ClaimHolder {
+  readonly annexName: string;
+  readonly owner: string;
 }
 
 function realText(n: number): string {
@@ -83,7 +97,7 @@ export class JobRuns {
     const changes: ProcChange[] = [];
     const claimOf = new Map<string, string>();
     for (const s of starts) {
-      const job = this.snapshot(s.id);
+      const job = s.job ?? this.snapshot(s.id);
       if (job === undefined) continue;
       const t = start(job, { host: s.slotName, slotName: s.slotName }, now);
       if (!t.ok) continue;
@@ -94,7 +108,7 @@ export class JobRuns {
       });
       claimOf.set(`${s.id.clusterId}.${s.id.procId}`, s.claimId);
     }
-    const applied = this.queue.changeProcs(changes, now);
+    const applied = this.queue.changeProcs(changes, now, 'crash');
     this.jobs.clustersChanged(applied.map((c) => c.id.clusterId));
     return new Set(applied.map((c) => claimOf.get(`${c.id.clusterId}.${c.id.procId}`)!));
   }
@@ -104,14 +118,14 @@ export class JobRuns {
    * job is running under that very claim; the rest are refused (and the
    * pilot forgets them).
    */
-  finishClaims(reports: readonly ReportMessage[]): ReportOutcome[] {
+  finishClaims(reports: readonly ReportMessage[], holders?: readonly (ClaimHolder | undefined)[]): ReportOutcome[] {
     const now = this.clock();
     const outcomes: ReportOutcome[] = [];
     const changes: ProcChange[] = [];
     const byKey = new Map<string, ReportMessage>();
     const snapshots = new Map<string, JobSnapshot>();
-    for (const r of reports) {
-      const refusal = this.fence(r.jobId, r.claimId, byKey);
+    for (const [i, r] of reports.entries()) {
+      const refusal = this.fence(r.jobId, r.claimId, byKey, holders?.[i]);
       if (typeof refusal === 'string') {
         outcomes.push({ claimId: r.claimId, refused: refusal, requeued: false });
         continue;
@@ -139,7 +153,7 @@ export class JobRuns {
       snapshots.set(key, job);
       changes.push({ ...change, set: { ...change.set, ...usageAttributes(r.usage), ClaimId: 'undefined' } });
     }
-    const applied = this.queue.changeProcs(changes, now);
+    const applied = this.queue.changeProcs(changes, now, 'crash');
     const appliedKeys = new Set(applied.map((c) => `${c.id.clusterId}.${c.id.procId}`));
     const finished: JobId[] = [];
     for (const c of applied) {
@@ -149,7 +163,7 @@ export class JobRuns {
       for (const [name, text] of Object.entries(c.set)) after.ad.set(name, parseExpression(text));
       if (c.status === JobStatus.Removed || !leaveInQueue(after, now)) finished.push(c.id);
     }
-    this.jobs.retire(finished);
+    this.jobs.retire(finished, 'crash');
     this.jobs.clustersChanged(applied.map((c) => c.id.clusterId));
     for (const [key, r] of byKey) {
       const change = applied.find((c) => `${c.id.clusterId}.${c.id.procId}` === key);
@@ -163,7 +177,7 @@ export class JobRuns {
   }
 
   /** The job's snapshot when it runs under `claimId`, else why the claim is stale. */
-  private fence(jobId: string, claimId: string, seen: ReadonlyMap<string, unknown>): JobSnapshot | string {
+  private fence(jobId: string, claimId: string, seen: ReadonlyMap<string, unknown>, holder?: ClaimHolder): JobSnapshot | string {
     const m = /^(\d+)\.(\d+)$/.exec(jobId);
     if (m === null) return `${JSON.stringify(jobId)} is not a job id`;
     const id = { clusterId: Number(m[1]), procId: Number(m[2]) };
@@ -172,6 +186,10 @@ export class JobRuns {
     if (job === undefined) return `job ${jobId} is no longer in the queue`;
     if (job.status !== JobStatus.Running) return `job ${jobId} is not running here any more`;
     if (claimIdOf(job.ad) !== claimId) return `claim ${claimId} is stale: job ${jobId} runs under another claim now`;
+    // A report speaks for the job only from a pilot of the annex and owner the job was started for.
+    if (holder !== undefined && (stringOf(job.ad, 'MachineAttrAnnexName0') !== holder.annexName || stringOf(job.ad, 'Owner') !== holder.owner)) {
+      return `claim ${claimId} belongs to another annex or owner`;
+    }
     return job;
   }
 

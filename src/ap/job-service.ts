@@ -21,7 +21,7 @@ import {
   HoldReasonCode, byUserReason, checkEditable, complete, formatStoredEvent, hold, leaveInQueue, parseJobRef as parseRef, periodic, release, remove, start,
   toProcChange, withAnnexRequirements, type ExitOutcome, type JobSnapshot, type TransitionResult,
 } from '../core/index.ts';
-import { JobStatus, type ClusterRecord, type JobEvent, type JobId, type JobQueue, type JobStatusCode, type ProcChange, type ProcRecord } from '../store/index.ts';
+import { JobStatus, type ClusterRecord, type Durability, type JobEvent, type JobId, type JobQueue, type JobStatusCode, type ProcChange, type ProcRecord } from '../store/index.ts';
 
 /** Who is asking, as authenticated. */
 export interface Caller {
@@ -302,7 +302,7 @@ export class JobService {
     const proc = cluster === undefined ? undefined : this.queue.proc({ clusterId: id.clusterId, procId: id.procId });
     if (cluster !== undefined && proc !== undefined) ad = this.wholeAd(cluster, proc);
     else {
-      const h = this.queue.history({ clusterId: id.clusterId }).find((e) => e.id.procId === id.procId);
+      const h = this.queue.history({ clusterId: id.clusterId, procId: id.procId }, 1)[0];
       if (h !== undefined) ad = parseClassAd(h.ad);
     }
     if (ad === undefined) throw new HtcError('NOT_FOUND', `no job ${ref} in the queue or in history`);
@@ -419,7 +419,7 @@ export class JobService {
 
   /** Removed (and completed) jobs leave the queue for history, with their whole ads. */
   /** Moves finished procs to history with their whole ads. */
-  retire(ids: readonly JobId[]): void {
+  retire(ids: readonly JobId[], durability: Durability = 'power-loss'): void {
     if (ids.length === 0) return;
     const ads: string[] = [];
     const kept: JobId[] = [];
@@ -430,7 +430,7 @@ export class JobService {
       kept.push(id);
       ads.push(printClassAd(this.wholeAd(cluster, proc)));
     }
-    this.queue.moveToHistory(kept, ads, this.clock());
+    this.queue.moveToHistory(kept, ads, this.clock(), durability);
   }
 
   edit(caller: Caller, request: EditRequest): { id: string; attribute: string; value: string } {
@@ -553,15 +553,15 @@ export class JobService {
       const fromCluster = text(this.clusterAd(cluster).get('UserLog'));
       if (fromCluster !== undefined) return () => fromCluster;
     }
-    let past: Map<number, string | undefined> | undefined;
+    // Per job, once per call: a finished job is looked up in history by its key alone
+    // (loading a whole cluster's history for every flush grew with every completion).
+    const past = new Map<number, string | undefined>();
     return (procId) => {
       const proc = cluster === undefined ? undefined : this.queue.proc({ clusterId, procId });
       if (proc !== undefined) return proc.diff.includes('UserLog') ? text(parseClassAd(proc.diff).get('UserLog')) : undefined;
-      if (past === undefined) {
-        past = new Map();
-        for (const h of this.queue.history({ clusterId }, 1_000_000)) {
-          if (h.ad.includes('UserLog')) past.set(h.id.procId, text(parseClassAd(h.ad).get('UserLog')));
-        }
+      if (!past.has(procId)) {
+        const h = this.queue.history({ clusterId, procId }, 1)[0];
+        past.set(procId, h !== undefined && h.ad.includes('UserLog') ? text(parseClassAd(h.ad).get('UserLog')) : undefined);
       }
       return past.get(procId);
     };
@@ -716,9 +716,18 @@ export class JobService {
   }
 }
 
-/** A whole ad as condor_q -json prints one (one line). */
+/**
+ * Attributes users never see: a claim id is a capability (whoever holds it
+ * could speak for the pilot running the job), as HTCondor keeps ClaimId private.
+ */
+const PRIVATE_ATTRIBUTES = ['ClaimId'];
+
+/** A whole ad as condor_q -json prints one (one line), without private attributes. */
 function adJson(ad: ClassAd): string {
-  return writeJson(classAdToJson(ad));
+  if (!PRIVATE_ATTRIBUTES.some((name) => ad.has(name))) return writeJson(classAdToJson(ad));
+  const shown = ad.copy();
+  for (const name of PRIVATE_ATTRIBUTES) shown.delete(name);
+  return writeJson(classAdToJson(shown));
 }
 
 /** How many procs of a factory cluster to keep made ahead while idle. */

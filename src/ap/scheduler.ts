@@ -23,7 +23,7 @@ import { randomUUID } from 'node:crypto';
 import type { ClassAd } from '../classad/index.ts';
 import { parseClassAd, parseExpression } from '../classad/index.ts';
 import {
-  FairShare, IdleIndex, PlanError, jobAttributesReferencedBySlot, negotiate, planExecution, requestOf, type ExecutionPlan, type SlotOffer, type SlotResources,
+  FairShare, IdleIndex, PlanError, type JobSnapshot, jobAttributesReferencedBySlot, negotiate, planExecution, requestOf, type ExecutionPlan, type SlotOffer, type SlotResources,
 } from '../core/index.ts';
 import type { ClaimMessage, HelloMessage, JobSpec, ReportMessage, Resources, ApMessage } from '../protocol/pilot.ts';
 import { JobStatus, type JobId, type JobQueue } from '../store/index.ts';
@@ -167,17 +167,25 @@ export class Scheduler {
       if (claimId === undefined) continue;
       const job = this.o.runs.snapshot(id);
       if (job === undefined) continue;
+      // Its inputs may have gone meanwhile: the claim is kept all the same (the
+      // pilot may be past its transfers), so its lease still runs out and
+      // requeues the job if no pilot reports it.
       let plan: ExecutionPlan;
-      let inputs: ClaimInput[];
       try {
         plan = planExecution(job.ad);
+      } catch {
+        plan = planExecution(parseClassAd('[Cmd = "/bin/false"]'));
+      }
+      let inputs: ClaimInput[] = [];
+      try {
         inputs = expandInputs(plan);
       } catch {
-        continue;
+        // no inputs to serve: a pilot still fetching gets a clear refusal and holds the job
       }
       const annex = job.ad.get('MachineAttrAnnexName0');
+      const owner = job.ad.get('Owner');
       this.claims.set(claimId, {
-        claimId, id, jobKey: keyOf(id), owner: plan.owner, request: requestOf(job.ad), plan, inputs,
+        claimId, id, jobKey: keyOf(id), owner: owner?.kind === 'literal' && typeof owner.value === 'string' ? owner.value : plan.owner, request: requestOf(job.ad), plan, inputs,
         annexName: annex?.kind === 'literal' && typeof annex.value === 'string' ? annex.value : '',
         pilotId: undefined, lostAt: now, startedAt: now, vacating: false,
       });
@@ -229,7 +237,8 @@ export class Scheduler {
     for (const held of hello.running) {
       const claim = this.claims.get(held.claimId);
       const reported = hello.reports.some((r) => r.claimId === held.claimId);
-      if (claim !== undefined && claim.jobKey === held.jobId && !reported && this.o.runs.isCurrent(claim.id, claim.claimId)) {
+      const ours = claim !== undefined && claim.annexName === identity.annexName && claim.owner === identity.owner && (claim.pilotId === undefined || claim.pilotId === hello.pilotId);
+      if (claim !== undefined && ours && claim.jobKey === held.jobId && !reported && this.o.runs.isCurrent(claim.id, claim.claimId)) {
         claim.pilotId = pilot.pilotId;
         claim.lostAt = undefined;
         pilot.claims.add(claim.claimId);
@@ -240,7 +249,7 @@ export class Scheduler {
       }
     }
     this.pilots.set(pilot.pilotId, pilot);
-    if (stale.length > 0) this.o.log(`refused stale claim(s) of pilot ${slotName}: ${stale.join(', ')} (their jobs run elsewhere now or have ended); told it to stop them`);
+    if (stale.length > 0) this.o.log(`refused stale claim(s) of pilot ${slotName}: ${stale.join(', ')} (the queue no longer runs their jobs under them); told it to stop them`);
     link.send({ type: 'welcome', slotName, heartbeatSeconds: this.o.leases.heartbeatSeconds, stale });
     for (const report of hello.reports) this.report(pilot, report);
     this.o.onPilotAttached?.(identity, now);
@@ -290,10 +299,30 @@ export class Scheduler {
     pilot.accepting = false;
   }
 
-  /** The pilot's connection closed: its slot goes now, its claims wait the job lease. */
+  /**
+   * The pilot's connection closed: its slot goes now. Its claims wait the
+   * job lease for it to come back, unless it had said it was ending: then
+   * it will not, and its jobs are requeued at once.
+   */
   closed(pilot: Pilot): void {
     if (this.pilots.get(pilot.pilotId) !== pilot) return;
-    this.detach(pilot, 'its connection closed');
+    // Its last reports arrived before the close: they are recorded first.
+    this.flushReports();
+    const ending = !pilot.accepting;
+    const claims = [...pilot.claims];
+    this.detach(pilot, ending ? 'it ended' : 'its connection closed');
+    if (!ending || claims.length === 0) return;
+    const expired: { id: JobId; claimId: string; reason: string }[] = [];
+    for (const claimId of claims) {
+      const claim = this.claims.get(claimId);
+      if (claim === undefined) continue;
+      this.claims.delete(claimId);
+      expired.push({ id: claim.id, claimId, reason: `the pilot ${pilot.slotName} ended before it reported the job` });
+    }
+    if (this.o.runs.expireClaims(expired).length > 0) {
+      this.jobsChanged();
+      this.o.onQueueChange();
+    }
   }
 
   private detach(pilot: Pilot, why: string): void {
@@ -339,9 +368,11 @@ export class Scheduler {
   // Reports
 
   /** A pilot's report; recorded with the others of this moment in one transaction, then acknowledged. */
-  report(pilot: Pilot | undefined, report: ReportMessage, onAck?: (refused: string | null) => void): void {
-    const ack = onAck ?? ((refused: string | null): void => pilot?.link.send({ type: 'ack', claimId: report.claimId, refused }));
-    this.pendingReports.push({ pilot, report, onAck: ack });
+  report(pilot: Pilot | undefined, report: ReportMessage | undefined, onAck?: (refused: string | null) => void): void {
+    if (report !== undefined) {
+      const ack = onAck ?? ((refused: string | null): void => pilot?.link.send({ type: 'ack', claimId: report.claimId, refused }));
+      this.pendingReports.push({ pilot, report, onAck: ack });
+    }
     this.flushTimer ??= setImmediate(() => {
       this.flushTimer = undefined;
       this.flushReports();
@@ -352,20 +383,42 @@ export class Scheduler {
     const batch = this.pendingReports;
     if (batch.length === 0) return;
     this.pendingReports = [];
+    // A report about a claim another pilot holds is refused before it reaches the queue.
+    const accepted: typeof batch = [];
+    for (const b of batch) {
+      const claim = this.claims.get(b.report.claimId);
+      const sender = b.pilot;
+      const foreign = claim !== undefined && sender !== undefined &&
+        (claim.annexName !== sender.identity.annexName || claim.owner !== sender.identity.owner || (claim.pilotId !== undefined && claim.pilotId !== sender.pilotId));
+      if (foreign) {
+        this.o.log(`refused a ${b.report.type} report from ${sender.slotName}: claim ${b.report.claimId} is not its claim`);
+        b.onAck(`claim ${b.report.claimId} is not this pilot's`);
+      } else {
+        accepted.push(b);
+      }
+    }
+    if (accepted.length === 0) return;
     let outcomes;
     try {
-      outcomes = this.o.runs.finishClaims(batch.map((b) => b.report));
+      outcomes = this.o.runs.finishClaims(
+        accepted.map((b) => b.report),
+        accepted.map((b) => (b.pilot === undefined ? undefined : { annexName: b.pilot.identity.annexName, owner: b.pilot.identity.owner })),
+      );
     } catch (error) {
-      this.o.log(`recording ${batch.length} pilot report(s) failed: ${error instanceof Error ? error.message : String(error)}; the pilots will report again`);
+      // Kept and tried again: the pilots wait for their acks meanwhile.
+      this.o.log(`recording ${accepted.length} pilot report(s) failed: ${error instanceof Error ? error.message : String(error)}; trying again in 1 s`);
+      this.pendingReports.unshift(...accepted);
+      if (!this.stopped) setTimeout(() => this.report(undefined, undefined), 1000).unref();
       return;
     }
     const byClaim = new Map(outcomes.map((o) => [o.claimId, o]));
     const now = this.clock();
     let requeued = false;
-    for (const b of batch) {
+    for (const b of accepted) {
       const outcome = byClaim.get(b.report.claimId);
       const claim = this.claims.get(b.report.claimId);
-      if (claim !== undefined) {
+      // The claim ends when the queue took the report, or when the job no longer runs under it.
+      if (claim !== undefined && (outcome?.refused == null || !this.o.runs.isCurrent(claim.id, claim.claimId))) {
         this.claims.delete(claim.claimId);
         const pilot = claim.pilotId === undefined ? undefined : this.pilots.get(claim.pilotId);
         if (pilot !== undefined) {
@@ -373,7 +426,7 @@ export class Scheduler {
           pilot.free = add(pilot.free, claim.request);
           if (pilot.claims.size === 0) pilot.idleSince = now;
         }
-        const usage = b.report.type === 'done' ? b.report.usage : b.report.usage;
+        const usage = b.report.usage;
         const cpuSeconds = usage === null ? (now - claim.startedAt) * claim.request.cpus : usage.wallSeconds * claim.request.cpus;
         this.fairShare.charge(claim.owner, cpuSeconds, now);
       }
@@ -459,7 +512,7 @@ export class Scheduler {
     if (offers.length === 0) return;
     const matches = negotiate(this.idle.groups(), offers, { fairShare: this.fairShare, now });
     if (matches.length === 0) return;
-    type Pending = { claim: Claim; pilot: Pilot; slotName: string };
+    type Pending = { claim: Claim; pilot: Pilot; slotName: string; job: JobSnapshot };
     const pending: Pending[] = [];
     const holds: { id: JobId; reason: string }[] = [];
     for (const m of matches) {
@@ -488,7 +541,7 @@ export class Scheduler {
         claimId, id, jobKey: m.jobKey, owner: plan.owner, request: m.request, plan, inputs, annexName: pilot.identity.annexName,
         pilotId: pilot.pilotId, lostAt: undefined, startedAt: now, vacating: false,
       };
-      pending.push({ claim, pilot, slotName: `slot1_${pilot.started}@${pilot.slotName.slice(pilot.slotName.indexOf('@') + 1)}` });
+      pending.push({ claim, pilot, job, slotName: `slot1_${pilot.started}@${pilot.slotName.slice(pilot.slotName.indexOf('@') + 1)}` });
     }
     if (holds.length > 0) {
       this.o.runs.holdUnstartable(holds);
@@ -498,8 +551,8 @@ export class Scheduler {
     }
     if (pending.length === 0) return;
     const recorded = this.o.runs.startClaims(
-      pending.map(({ claim, slotName }) => ({
-        id: claim.id, claimId: claim.claimId, slotName,
+      pending.map(({ claim, slotName, job }) => ({
+        id: claim.id, job, claimId: claim.claimId, slotName,
         annexName: claim.annexName, requestCpus: claim.request.cpus,
       })),
     );

@@ -182,6 +182,15 @@ describe('usage', () => {
     assert.ok(result.usage.wallSeconds > 0);
   });
 
+  it("does not count a busy job's CPU in a sleeping job that ran beside it", async () => {
+    const busy = await runJob(shell('i=0; while [ $i -lt 600000 ]; do i=$((i+1)); done'), (await newSandbox()).dir);
+    const sleeper = await runJob(shell('sleep 0.3; while kill -0 ' + String(busy.pid) + ' 2>/dev/null; do sleep 0.1; done; sleep 0.3'), (await newSandbox()).dir);
+    const [b, s] = await Promise.all([busy.done, sleeper.done]);
+    const cpu = (u: { userCpuSeconds: number; sysCpuSeconds: number }): number => u.userCpuSeconds + u.sysCpuSeconds;
+    assert.ok(cpu(b.usage) > 0.2, `the busy job used CPU: ${JSON.stringify(b.usage)}`);
+    assert.ok(cpu(s.usage) < cpu(b.usage) / 2, `the sleeper is not charged the busy job's CPU: ${JSON.stringify(s.usage)} vs ${JSON.stringify(b.usage)}`);
+  });
+
   it('samples the peak memory of a job that lives over a second', async () => {
     const sandbox = await newSandbox();
     const result = await (await runJob(shell('sleep 1.5'), sandbox.dir)).done;

@@ -147,7 +147,14 @@ const SAMPLE_INTERVAL_MS = 1000;
 /** A first look soon after start, so that short jobs report something. */
 const FIRST_SAMPLE_MS = 50;
 
-type MemoryListener = (kb: number) => void;
+/** What a sample saw of a process group: memory (KiB) and CPU (clock ticks: utime+cutime, stime+cstime, summed). */
+interface GroupSample {
+  readonly kb: number;
+  readonly userTicks: number;
+  readonly sysTicks: number;
+}
+
+type MemoryListener = (sample: GroupSample) => void;
 const memoryListeners = new Map<number, MemoryListener>();
 let samplerTimer: NodeJS.Timeout | null = null;
 let sampling = false;
@@ -164,8 +171,8 @@ function statusKb(status: string, field: string): number {
  * current sizes understates between samples. Memory is sampled: a spike
  * shorter than a second in a process that is not the largest can be missed.
  */
-async function sampleGroups(groups: ReadonlySet<number>): Promise<Map<number, number>> {
-  const found = new Map<number, { rss: number; hwm: number }>();
+async function sampleGroups(groups: ReadonlySet<number>): Promise<Map<number, GroupSample>> {
+  const found = new Map<number, { rss: number; hwm: number; user: number; sys: number }>();
   let entries: string[];
   try {
     entries = await fsp.readdir('/proc');
@@ -177,21 +184,28 @@ async function sampleGroups(groups: ReadonlySet<number>): Promise<Map<number, nu
     try {
       const stat = await fsp.readFile(`/proc/${entry}/stat`, 'utf8');
       // Field 5 (pgrp) is the third after the command name.
-      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const pgrp = Number(fields[2]);
       if (!groups.has(pgrp)) continue;
       const status = await fsp.readFile(`/proc/${entry}/status`, 'utf8');
-      const sum = found.get(pgrp) ?? { rss: 0, hwm: 0 };
-      found.set(pgrp, { rss: sum.rss + statusKb(status, 'VmRSS'), hwm: Math.max(sum.hwm, statusKb(status, 'VmHWM')) });
+      const sum = found.get(pgrp) ?? { rss: 0, hwm: 0, user: 0, sys: 0 };
+      // Fields 14-17: utime, stime, and the waited-for children's cutime, cstime.
+      found.set(pgrp, {
+        rss: sum.rss + statusKb(status, 'VmRSS'),
+        hwm: Math.max(sum.hwm, statusKb(status, 'VmHWM')),
+        user: sum.user + Number(fields[11]) + Number(fields[13]),
+        sys: sum.sys + Number(fields[12]) + Number(fields[14]),
+      });
     } catch {
       // The process ended between readdir and read.
     }
   }
-  return new Map([...found].map(([pgrp, { rss, hwm }]) => [pgrp, Math.max(rss, hwm)]));
+  return new Map([...found].map(([pgrp, { rss, hwm, user, sys }]) => [pgrp, { kb: Math.max(rss, hwm), userTicks: user, sysTicks: sys }]));
 }
 
 async function sampleAndReport(groups: ReadonlySet<number>): Promise<void> {
   const sizes = await sampleGroups(groups);
-  for (const [pgrp, kb] of sizes) memoryListeners.get(pgrp)?.(kb);
+  for (const [pgrp, sample] of sizes) memoryListeners.get(pgrp)?.(sample);
 }
 
 function sampleAll(): void {
@@ -224,6 +238,9 @@ function watchMemory(pgid: number, listener: MemoryListener): () => void {
 
 /** Process groups of jobs that have not exited yet. */
 const runningGroups = new Set<number>();
+
+/** Jobs whose exit this pilot has seen: a job's CPU delta is its own only if no other job exited meanwhile. */
+let jobsReaped = 0;
 
 /**
  * SIGKILL every job this process started that still runs; returns how many.
@@ -354,10 +371,10 @@ function waitForSpawn(child: ChildProcess): Promise<void> {
  * cstime of /proc/self/stat) from just before the spawn to the moment Node
  * reports the exit: libuv reaps the job with waitpid, which adds the job's
  * time, and its descendants' that it waited for, to those counters. Node gives
- * no per-child rusage, so this is exact only when nothing else of the pilot's
- * is reaped in between: when two jobs end in the same instant, one job's time
- * can be counted in the other's; time of processes the job did not wait for
- * (killed leftovers) is not counted.
+ * no per-child rusage, so that is exact only when no other job of the pilot's
+ * was reaped in between. When one was, the job's own CPU comes from the
+ * sampler instead (its group's utime+stime+cutime+cstime, the largest seen,
+ * read once a second): never another job's time, but up to a second short.
  */
 export async function runJob(spec: JobSpec, sandboxDir: string, options: RunJobOptions = {}): Promise<JobHandle> {
   const { path, shown } = await resolveExecutable(spec.executable, sandboxDir);
@@ -367,11 +384,14 @@ export async function runJob(spec: JobSpec, sandboxDir: string, options: RunJobO
   let vacated = false;
   let overran = false;
   let peakKb = 0;
+  let sampledUserTicks = 0;
+  let sampledSysTicks = 0;
   const cancels: (() => void)[] = [];
   let done!: Promise<JobResult>;
   try {
     const stdio = await openStdio(spec, sandboxDir, opened);
     const cpuBefore = childCpuTicks();
+    const reapedBefore = jobsReaped;
     const started = performance.now();
     try {
       child = spawn(path, [...spec.arguments], {
@@ -390,6 +410,8 @@ export async function runJob(spec: JobSpec, sandboxDir: string, options: RunJobO
       child.once('exit', (code, signal) => {
         // Read first, before anything else of the pilot's can be reaped.
         const cpuAfter = childCpuTicks();
+        const alone = jobsReaped === reapedBefore;
+        jobsReaped++;
         const wallSeconds = (performance.now() - started) / 1000;
         exited = true;
         if (child.pid !== undefined) {
@@ -403,8 +425,8 @@ export async function runJob(spec: JobSpec, sandboxDir: string, options: RunJobO
           overran,
           vacated,
           usage: {
-            userCpuSeconds: Math.max(0, cpuAfter.user - cpuBefore.user) / CLOCK_TICKS_PER_SECOND,
-            sysCpuSeconds: Math.max(0, cpuAfter.system - cpuBefore.system) / CLOCK_TICKS_PER_SECOND,
+            userCpuSeconds: (alone ? Math.max(0, cpuAfter.user - cpuBefore.user) : sampledUserTicks) / CLOCK_TICKS_PER_SECOND,
+            sysCpuSeconds: (alone ? Math.max(0, cpuAfter.system - cpuBefore.system) : sampledSysTicks) / CLOCK_TICKS_PER_SECOND,
             memoryPeakMb: Math.ceil(peakKb / 1024),
             wallSeconds,
           },
@@ -435,7 +457,13 @@ export async function runJob(spec: JobSpec, sandboxDir: string, options: RunJobO
   };
 
   if (!exited) {
-    cancels.push(watchMemory(pid, (kb) => (peakKb = Math.max(peakKb, kb))));
+    cancels.push(
+      watchMemory(pid, (sample) => {
+        peakKb = Math.max(peakKb, sample.kb);
+        sampledUserTicks = Math.max(sampledUserTicks, sample.userTicks);
+        sampledSysTicks = Math.max(sampledSysTicks, sample.sysTicks);
+      }),
+    );
     if (spec.maxRuntimeSeconds !== null) {
       cancels.push(
         setLongTimeout(spec.maxRuntimeSeconds * 1000, () => {

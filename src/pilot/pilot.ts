@@ -16,7 +16,8 @@
  * running: the AP waits a job lease for the pilot to come back.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Agent } from 'node:https';
 import { hostname } from 'node:os';
 import { WebSocket } from 'ws';
@@ -30,6 +31,9 @@ import { killAllJobs, overrunFailure, runJob, type JobHandle } from './job-proce
 import { detectResources, slotAttributes } from './resources.ts';
 import { ClaimError, Sandbox } from './sandbox.ts';
 import { TransferError, fetchInput, isTransient, sendOutput } from './transfer.ts';
+
+/** Where, in the execute dir, a pilot notes its jobs' process groups (see recordJob). */
+export const JOBS_DIR = '.jobs';
 
 /** How long a transfer waits for a restarted AP to take its claim back. */
 const CLAIM_ADOPTION_WAIT_MS = 60_000;
@@ -172,7 +176,8 @@ export class Pilot {
       });
     });
     ws.on('error', (error) => {
-      if (attempt === 0) this.log(`connection to ${this.config.url}: ${error.message}`);
+      // The first failure of an outage, then one line in twenty: enough to see it in the log without flooding it.
+      if (attempt % 20 === 0 || (attempt === 1 && this.everWelcomed)) this.log(`connection to ${this.config.url} (attempt ${attempt + 1}): ${error.message}`);
     });
     ws.on('close', () => {
       if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
@@ -180,8 +185,9 @@ export class Pilot {
       if (this.ws !== ws) return;
       this.ws = undefined;
       if (this.finished === undefined) return;
-      if (this.ending !== null && this.claims.size === 0) {
-        void this.finish(0);
+      // An ending pilot goes once nothing is left to tell: its unacknowledged reports are sent again after a reconnect.
+      if (this.ending !== null && this.claims.size === 0 && this.unacked.size === 0) {
+        void this.finish(this.exitCode);
         return;
       }
       const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6));
@@ -246,6 +252,7 @@ export class Pilot {
     let bytesReceived = 0;
     let bytesSent = 0;
     let sandbox: Sandbox | undefined;
+    let jobPidFile: string | undefined;
     let report: ReportMessage;
     const wall = (): number => (performance.now() - started) / 1000;
     try {
@@ -257,6 +264,7 @@ export class Pilot {
       }
       await sandbox.snapshot();
       claim.handle = await runJob(claim.spec, sandbox.dir, claim.spec.request.gpus > 0 || this.gpuIds.length > 0 ? { gpuIds: this.takeGpus(claim) } : {});
+      jobPidFile = this.recordJob(claim.handle.pid);
       if (claim.vacateReason !== null) void claim.handle.vacate(this.config.vacateGraceMs ?? 5000);
       const result = await claim.handle.done;
       if (result.vacated || claim.vacateReason !== null) {
@@ -284,6 +292,7 @@ export class Pilot {
       }
     } finally {
       this.releaseGpus(claim);
+      if (jobPidFile !== undefined) rmSync(jobPidFile, { force: true });
     }
     try {
       await sandbox?.remove();
@@ -297,6 +306,23 @@ export class Pilot {
       this.send(report);
     }
     this.maybeFinish();
+  }
+
+  /**
+   * Notes a job's process group in the execute dir (`.jobs/PGID`), so that
+   * whoever cleans up after a pilot killed with SIGKILL (whose exit hook
+   * never ran) can stop its jobs too.
+   */
+  private recordJob(pgid: number): string | undefined {
+    try {
+      mkdirSync(join(this.config.executeDir, JOBS_DIR), { recursive: true, mode: 0o700 });
+      const file = join(this.config.executeDir, JOBS_DIR, String(pgid));
+      writeFileSync(file, '');
+      return file;
+    } catch (error) {
+      this.log(`cannot note job process ${pgid}: ${(error as Error).message}`);
+      return undefined;
+    }
   }
 
   /** GPUs for a claim: the first free ones (the AP's accounting guarantees there are enough). */

@@ -206,6 +206,17 @@ export function runJobQueueConformance(name: string, open: OpenQueue): void {
     });
 
     describe('changeProcs', () => {
+      it('applies changes and history moves asked for at crash durability like any other', () => {
+        const id = q.submitCluster(cluster(2), 10);
+        assert.equal(q.changeProcs([change(id, 0, Idle, Running, { NumJobStarts: '1' }, 'execute')], 20, 'crash').length, 1);
+        assert.equal(q.changeProcs([change(id, 0, Running, Completed, {}, 'terminated')], 21, 'crash').length, 1);
+        assert.equal(q.moveToHistory([{ clusterId: id, procId: 0 }], ['[ProcId = 0]'], 22, 'crash'), 1);
+        assert.equal(q.proc({ clusterId: id, procId: 0 }), undefined);
+        assert.equal(q.history({ clusterId: id, procId: 0 })[0]?.status, Completed);
+        // A later change at the default durability still works on the same connection.
+        assert.equal(q.changeProcs([change(id, 1, Idle, Held, { HoldReason: '"x"' }, 'held')], 23).length, 1);
+      });
+
       it('applies a change whose expected status holds: status, time, differences, event, counts', () => {
         const id = q.submitCluster(cluster(2), 10);
         const applied = q.changeProcs([change(id, 1, Idle, Running, { RemoteHost: '"slot1@node1"', NumJobStarts: '1' }, 'execute')], 20);
@@ -375,6 +386,8 @@ export function runJobQueueConformance(name: string, open: OpenQueue): void {
         assert.equal(q.history({}, 1).length, 1);
         assert.equal(q.history({ owner: 'bob' }).length, 0);
         assert.equal(q.history({ owner: 'alice', clusterId: id }).length, 2);
+        assert.deepEqual(q.history({ clusterId: id, procId: 2 }).map((h) => h.id), [{ clusterId: id, procId: 2 }]);
+        assert.deepEqual(q.history({ clusterId: id, procId: 1 }), [], 'a job still in the queue has no history');
         assert.deepEqual(q.statusCounts(), { ...ZERO, idle: 1, running: 1 });
         assert.ok(q.cluster(id) !== undefined, 'the cluster stays while procs remain');
         assert.throws(() => q.moveToHistory([{ clusterId: id, procId: 1 }], [], 30));

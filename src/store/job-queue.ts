@@ -82,6 +82,16 @@ export interface ProcChange {
   readonly event: { readonly kind: string; readonly data: string };
 }
 
+/**
+ * How durable a change is once the call returns. 'power-loss' (the default):
+ * it survives `kill -9` of the AP and a power cut. 'crash': it survives
+ * `kill -9` of the AP; a power cut may lose it (never corrupting the queue),
+ * until the next power-loss-durable change or checkpoint. Pilots' run
+ * reports use 'crash': they come thousands a second, and a lost one only
+ * runs a job again (its pilot's late report is refused by claim).
+ */
+export type Durability = 'power-loss' | 'crash';
+
 export interface StatusCounts {
   readonly idle: number;
   readonly running: number;
@@ -116,7 +126,7 @@ export interface JobQueue {
   /** Materialized procs matching the filter, in (cluster, proc) order; `limit` caps the result. */
   procs(filter?: JobFilter, limit?: number): ProcRecord[];
   /** Applies changes atomically; returns those applied (a change whose expectStatus no longer holds is skipped). */
-  changeProcs(changes: readonly ProcChange[], now: number): ProcChange[];
+  changeProcs(changes: readonly ProcChange[], now: number, durability?: Durability): ProcChange[];
   /** Per-status counts over materialized procs, optionally per owner; unmaterialized procs are not counted here. */
   statusCounts(filter?: { owner?: string }): StatusCounts;
   /**
@@ -127,9 +137,10 @@ export interface JobQueue {
    */
   abandonUnmaterialized(clusterId: number, now: number): number;
   /** Moves finished (Completed/Removed) procs to history with their whole ad; returns how many. */
-  moveToHistory(ids: readonly JobId[], wholeAds: readonly string[], now: number): number;
+  moveToHistory(ids: readonly JobId[], wholeAds: readonly string[], now: number, durability?: Durability): number;
   /** History records, newest first. */
-  history(filter?: { owner?: string; clusterId?: number }, limit?: number): { id: JobId; completedAt: number; status: JobStatusCode; owner: string; ad: string }[];
+  /** `procId` narrows a `clusterId` filter to one job. */
+  history(filter?: { owner?: string; clusterId?: number; procId?: number }, limit?: number): { id: JobId; completedAt: number; status: JobStatusCode; owner: string; ad: string }[];
   /** Events of one job, or all events after `afterSeq` (for user logs and watchers). */
   events(filter: { id?: JobId; afterSeq?: number }, limit?: number): JobEvent[];
   /** Jobsets: a name and owner grouping clusters. */

@@ -114,8 +114,8 @@ export const ALL_PROCS = `SELECT ${PROC_COLUMNS} FROM procs p ORDER BY p.cluster
 export const STATUS_COUNTS = 'SELECT status, sum(n) AS n FROM status_counts GROUP BY status';
 export const STATUS_COUNTS_OF_OWNER = 'SELECT status, n FROM status_counts WHERE owner = ?';
 
-export function historyQuery(byOwner: boolean, byCluster: boolean): string {
-  const where = [byOwner ? 'owner = @owner' : '', byCluster ? 'cluster_id = @clusterId' : ''].filter((w) => w !== '');
+export function historyQuery(byOwner: boolean, byCluster: boolean, byProc = false): string {
+  const where = [byOwner ? 'owner = @owner' : '', byCluster ? 'cluster_id = @clusterId' : '', byProc ? 'proc_id = @procId' : ''].filter((w) => w !== '');
   return `SELECT cluster_id AS clusterId, proc_id AS procId, completed_at AS completedAt, status, owner, ad FROM history
     ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY completed_at DESC, cluster_id DESC, proc_id DESC LIMIT @limit`;

@@ -9,7 +9,9 @@
  * `kill -9` of the AP and a power cut. With synchronous=NORMAL it still
  * survives `kill -9` (the WAL is written before the commit returns; only the
  * fsync is deferred) but a power cut may lose the last commits; never
- * corruption. bench/store.bench.ts measures what FULL costs.
+ * corruption. bench/store.bench.ts measures what FULL costs. A caller may
+ * ask for one change at the lesser durability ('crash') on a FULL queue:
+ * that commit alone is not fsynced (pilots' run reports, decision 0006).
  *
  * Invariants kept by every transaction here:
  * - A cluster's procs 0..materialized_count-1 are each either in `procs` or
@@ -33,6 +35,7 @@ import {
   type JobEvent,
   type JobFilter,
   type JobId,
+  type Durability,
   type JobQueue,
   type JobStatusCode,
   type NewCluster,
@@ -75,7 +78,7 @@ export function openJobQueue(path: string, options: OpenJobQueueOptions = {}): J
     // After a large transaction (a 100,000-proc submit) the WAL shrinks back to this at the next checkpoint.
     db.pragma(`journal_size_limit = ${64 * 2 ** 20}`);
     migrate(db);
-    return new SqliteJobQueue(db);
+    return new SqliteJobQueue(db, options.synchronous ?? 'FULL');
   } catch (error) {
     db.close();
     if (error instanceof HtcError) throw error;
@@ -142,7 +145,7 @@ class SqliteJobQueue implements JobQueue {
   private readonly abandonTx: (clusterId: number) => number;
   private readonly jobsetTx: (name: string, owner: string, now: number) => number;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, private readonly synchronous: 'FULL' | 'NORMAL') {
     this.db = db;
     this.insertCluster = db.prepare(sql.INSERT_CLUSTER);
     this.insertProcs = db.prepare(sql.INSERT_PROCS_FROM_JSON);
@@ -318,10 +321,26 @@ class SqliteJobQueue implements JobQueue {
    * EnteredCurrentStatus). An unparsable `set` expression throws and nothing
    * changes. Returns the changes applied.
    */
-  changeProcs(changes: readonly ProcChange[], now: number): ProcChange[] {
+  changeProcs(changes: readonly ProcChange[], now: number, durability: Durability = 'power-loss'): ProcChange[] {
     for (const ch of changes) checkStatus(ch.status);
     if (changes.length === 0) return [];
-    return this.changeTx(changes, now);
+    return this.withDurability(durability, () => this.changeTx(changes, now));
+  }
+
+  /**
+   * Runs one transaction with its commit fsynced or not. SQLite applies the
+   * synchronous setting at commit time, per connection, so switching it
+   * around a transaction makes that one commit skip the fsync; the WAL stays
+   * consistent, and the next synced commit makes it durable too.
+   */
+  private withDurability<T>(durability: Durability, fn: () => T): T {
+    if (durability === 'power-loss' || this.synchronous === 'NORMAL') return fn();
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return fn();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
   private doChange(changes: readonly ProcChange[], now: number): ProcChange[] {
@@ -385,10 +404,10 @@ class SqliteJobQueue implements JobQueue {
     return this.abandonTx(clusterId);
   }
 
-  moveToHistory(ids: readonly JobId[], wholeAds: readonly string[], now: number): number {
+  moveToHistory(ids: readonly JobId[], wholeAds: readonly string[], now: number, durability: Durability = 'power-loss'): number {
     if (ids.length !== wholeAds.length) throw invalid(`moveToHistory: ${ids.length} ids but ${wholeAds.length} ads`);
     if (ids.length === 0) return 0;
-    return this.historyTx(ids, wholeAds, now);
+    return this.withDurability(durability, () => this.historyTx(ids, wholeAds, now));
   }
 
   private doMoveToHistory(ids: readonly JobId[], wholeAds: readonly string[], now: number): number {
@@ -409,9 +428,10 @@ class SqliteJobQueue implements JobQueue {
     return moved;
   }
 
-  history(filter: { owner?: string; clusterId?: number } = {}, limit?: number): { id: JobId; completedAt: number; status: JobStatusCode; owner: string; ad: string }[] {
-    const s = this.stmt(sql.historyQuery(filter.owner !== undefined, filter.clusterId !== undefined));
-    const rows = s.all(pick({ owner: filter.owner, clusterId: filter.clusterId, limit: sqlLimit(limit) })) as {
+  history(filter: { owner?: string; clusterId?: number; procId?: number } = {}, limit?: number): { id: JobId; completedAt: number; status: JobStatusCode; owner: string; ad: string }[] {
+    const byProc = filter.clusterId !== undefined && filter.procId !== undefined;
+    const s = this.stmt(sql.historyQuery(filter.owner !== undefined, filter.clusterId !== undefined, byProc));
+    const rows = s.all(pick({ owner: filter.owner, clusterId: filter.clusterId, procId: byProc ? filter.procId : undefined, limit: sqlLimit(limit) })) as {
       clusterId: number;
       procId: number;
       completedAt: number;

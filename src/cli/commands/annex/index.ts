@@ -66,10 +66,18 @@ async function request(add: boolean, name: string, target: string, options: Requ
       lifetimeSeconds: options.lifetime, idleSeconds: options.idleTime, add,
     }),
   );
-  const launched = launchLocalPilots({
-    annexName: name, requestId: created.requestId, nodes: options.nodes, cpus: options.cpus ?? null, memoryMb: options.mem_mb ?? null,
-    lifetimeSeconds: options.lifetime, idleSeconds: options.idleTime, url: created.url, fingerprint: created.fingerprint, token: created.token, htcBin: HTC_BIN,
-  });
+  let launched;
+  try {
+    launched = launchLocalPilots({
+      annexName: name, requestId: created.requestId, nodes: options.nodes, cpus: options.cpus ?? null, memoryMb: options.mem_mb ?? null,
+      lifetimeSeconds: options.lifetime, idleSeconds: options.idleTime, url: created.url, fingerprint: created.fingerprint, token: created.token, htcBin: HTC_BIN,
+    });
+  } catch (error) {
+    // No pilot will ever come for the request: end it, so the name is free to try again.
+    await withClient(options.dir, (c) => c.shutdownAnnex(name)).catch(() => undefined);
+    if (error instanceof HtcError) throw new HtcError(error.code, `Error while trying to run annex ${verb}: ${error.message}`);
+    throw error;
+  }
   const out = createOutput({ json: options.json, stdout: ctx.stdout });
   if (options.json) {
     out.record({ name, system: system.name, queue: queue.name, requestId: created.requestId, clusterId: created.clusterId, nodes: options.nodes, pids: launched.pids });
@@ -105,9 +113,9 @@ const registerStatus: Register = (parent, ctx) => {
   withDirOption(withJsonOption(parent.command('status').description('annexes: their requests, attached pilots, and jobs')))
     .argument('[name]', 'one annex (default: all of yours)')
     .action(async (name: string | undefined, options: { json: boolean; dir?: string }) => {
-      const annexes = await withClient(options.dir, (c) => c.annexes(name));
+      const { annexes, apUrl } = await withClient(options.dir, async (c) => ({ annexes: await c.annexes(name), apUrl: c.access.url }));
       // Local pilots that ended leave nothing behind: tidy the records of those all gone.
-      for (const record of launchRecords(name)) if (livePilots(record).length === 0) await reapLocalPilots(record, 0);
+      for (const record of launchRecords(name, apUrl)) if (livePilots(record).length === 0) await reapLocalPilots(record, 0);
       const out = createOutput({ json: options.json, stdout: ctx.stdout });
       if (options.json) {
         ctx.stdout.write(`${JSON.stringify(annexes)}\n`);
@@ -131,19 +139,22 @@ const registerShutdown: Register = (parent, ctx) => {
     .argument('<name>', 'the annex')
     .option('--wait <seconds>', 'how long pilots get to end before they are killed', wholeNumber('--wait', 0), 30)
     .action(async (name: string, options: { json: boolean; dir?: string; wait: number }) => {
-      const result = await withClient(options.dir, (c) => c.shutdownAnnex(name));
+      const { result, apUrl } = await withClient(options.dir, async (c) => ({ result: await c.shutdownAnnex(name), apUrl: c.access.url }));
       let killed = 0;
       let leftDirs = 0;
-      for (const record of launchRecords(name)) {
+      let jobsKilled = 0;
+      for (const record of launchRecords(name, apUrl)) {
         const reaped = await reapLocalPilots(record, options.wait * 1000);
         killed += reaped.killed;
         leftDirs += reaped.removedDirs;
+        jobsKilled += reaped.jobsKilled;
       }
       const out = createOutput({ json: options.json, stdout: ctx.stdout });
-      if (options.json) out.record({ ...result, killed, leftoverDirsRemoved: leftDirs });
+      if (options.json) out.record({ ...result, killed, jobsKilled, leftoverDirsRemoved: leftDirs });
       else {
         ctx.stdout.write(`Annex ${name}: ${result.pilotsTold} pilot${result.pilotsTold === 1 ? '' : 's'} told to shut down; ${result.requestsEnded} request${result.requestsEnded === 1 ? '' : 's'} ended.\n`);
         if (killed > 0) ctx.stdout.write(`${killed} local pilot${killed === 1 ? '' : 's'} did not end within ${options.wait} s and were killed.\n`);
+        if (jobsKilled > 0) ctx.stdout.write(`${jobsKilled} job process${jobsKilled === 1 ? '' : 'es'} left by pilots that died were killed.\n`);
       }
     });
 };

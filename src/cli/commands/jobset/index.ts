@@ -18,8 +18,9 @@ const registerJobsetSubmit: Register = (parent, ctx) => {
       .command('submit')
       .description('submit a jobset: one cluster per job block, one job per iterator row')
       .argument('<file>', 'the jobset file')
-      .option('--dry-run', 'print the job ads that would be queued (clusters 1, 2, ...) and queue nothing', false),
-  )).action(async (file: string, flags: { dryRun: boolean; json: boolean; dir?: string }) => {
+      .option('--dry-run', 'print the job ads that would be queued (clusters 1, 2, ...) and queue nothing', false)
+      .option('--annex-name <name>', 'run the jobs only on this annex of yours'),
+  )).action(async (file: string, flags: { dryRun: boolean; json: boolean; dir?: string; annexName?: string }) => {
     const text = await readTextFile(file, 'FILE', ctx.stdin);
     const jobset = compileJobset(text, file, localSubmitOptions());
     for (const c of jobset.clusters) printWarnings(c.warnings, ctx.stderr);
@@ -33,7 +34,11 @@ const registerJobsetSubmit: Register = (parent, ctx) => {
       const clusters: number[] = [];
       let jobs = 0;
       for (const c of jobset.clusters) {
-        const r = await client.submit({ factory: c.toFactory(), jobset: jobsetId === undefined ? { name: jobset.name } : { id: jobsetId } });
+        const r = await client.submit({
+          factory: c.toFactory(),
+          jobset: jobsetId === undefined ? { name: jobset.name } : { id: jobsetId },
+          ...(flags.annexName === undefined ? {} : { annexName: flags.annexName }),
+        });
         jobsetId = r.jobsetId ?? undefined;
         clusters.push(r.clusterId);
         jobs += r.procCount;
