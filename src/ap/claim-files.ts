@@ -16,7 +16,7 @@
  * transfer never leaves half a file under the real name.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { type Stats, constants, createReadStream, lstatSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { type Stats, constants, createReadStream, fstatSync, lstatSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
@@ -34,6 +34,31 @@ export interface ClaimInput {
   readonly name: string;
   readonly size: number;
   readonly executable: boolean;
+  /** Known from an earlier transfer of the same file (same inode, size and mtime), for pilots' caches. */
+  readonly sha256: string | null;
+}
+
+/**
+ * Checksums of files sent before, by path, valid while the file's inode,
+ * size and modification time stay the same. Learned while streaming (no
+ * extra read); bounded, oldest forgotten first.
+ */
+const MAX_REMEMBERED_CHECKSUMS = 10_000;
+const checksums = new Map<string, { key: string; sha256: string }>();
+
+function statKey(st: Stats): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+function rememberedChecksum(path: string, st: Stats): string | null {
+  const known = checksums.get(path);
+  return known !== undefined && known.key === statKey(st) ? known.sha256 : null;
+}
+
+function rememberChecksum(path: string, st: Stats, sha256: string): void {
+  checksums.delete(path);
+  checksums.set(path, { key: statKey(st), sha256 });
+  if (checksums.size > MAX_REMEMBERED_CHECKSUMS) checksums.delete(checksums.keys().next().value!);
 }
 
 /** Files in one input directory at most (a runaway directory would stall the AP). */
@@ -61,7 +86,7 @@ export function expandInputs(plan: ExecutionPlan): ClaimInput[] {
     const st = look(input.source, what);
     if (st.isFile()) {
       if (input.contentsOnly) throw new PlanError(`${what} ${input.source}/ names a directory's contents, but it is a file`);
-      out.push({ source: input.source, name: input.name, size: st.size, executable: input.executable });
+      out.push({ source: input.source, name: input.name, size: st.size, executable: input.executable, sha256: rememberedChecksum(input.source, st) });
       continue;
     }
     if (!st.isDirectory() || input.executable) throw new PlanError(`${what} ${input.source} is not a regular file`);
@@ -74,7 +99,7 @@ export function expandInputs(plan: ExecutionPlan): ClaimInput[] {
         if (s.isDirectory()) walk(path, name);
         else if (s.isFile()) {
           if (++count > MAX_FILES_PER_DIRECTORY) throw new PlanError(`${what} ${input.source} has more than ${MAX_FILES_PER_DIRECTORY} files`);
-          out.push({ source: path, name, size: s.size, executable: false });
+          out.push({ source: path, name, size: s.size, executable: false, sha256: rememberedChecksum(path, s) });
         }
       }
     };
@@ -126,12 +151,17 @@ async function sendInput(claim: Claim, index: number, res: ServerResponse): Prom
   const input = claim.inputs[index];
   if (input === undefined) throw new HtcError('NOT_FOUND', `claim ${claim.claimId} has no input ${index}`);
   const fd = openForOwner(input.source, claim.owner, constants.O_RDONLY, 'input');
+  const before = fstatSync(fd);
   const hash = createHash('sha256');
   const stream = createReadStream('', { fd, highWaterMark: 256 * 1024 });
   stream.on('data', (chunk) => hash.update(chunk));
   // Chunked, so the checksum can follow the body as a trailer (one pass over the file).
   res.writeHead(200, { 'content-type': 'application/octet-stream', trailer: SHA256_TRAILER });
-  stream.once('end', () => res.addTrailers({ [SHA256_TRAILER]: hash.digest('hex') }));
+  stream.once('end', () => {
+    const sha256 = hash.digest('hex');
+    rememberChecksum(input.source, before, sha256);
+    res.addTrailers({ [SHA256_TRAILER]: sha256 });
+  });
   await pipeline(stream, res);
 }
 

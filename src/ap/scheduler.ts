@@ -578,7 +578,7 @@ export class Scheduler {
       executable: p.executable,
       arguments: p.arguments,
       environment: p.environment,
-      inputs: claim.inputs.map((f, index) => ({ index, name: f.name, size: f.size, executable: f.executable })),
+      inputs: claim.inputs.map((f, index) => ({ index, name: f.name, size: f.size, executable: f.executable, sha256: f.sha256 })),
       stdin: p.stdin,
       stdout: p.stdout,
       stderr: p.stderr,

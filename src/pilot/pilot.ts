@@ -28,9 +28,13 @@ import {
   type ApMessage, type ClaimMessage, type JobSpec, type PilotMessage, type ReportMessage, type Resources, type RunUsage,
 } from '../protocol/pilot.ts';
 import { killAllJobs, overrunFailure, runJob, type JobHandle } from './job-process.ts';
+import { InputCache } from './input-cache.ts';
 import { detectResources, slotAttributes } from './resources.ts';
 import { ClaimError, Sandbox } from './sandbox.ts';
 import { TransferError, fetchInput, isTransient, sendOutput } from './transfer.ts';
+
+/** Where, in the execute dir, a pilot keeps inputs by checksum (input-cache.ts). */
+const CACHE_DIR = '.cache';
 
 /** Where, in the execute dir, a pilot notes its jobs' process groups (see recordJob). */
 export const JOBS_DIR = '.jobs';
@@ -94,12 +98,14 @@ export class Pilot {
   private finished: ((code: number) => void) | undefined;
   private everWelcomed = false;
   private readonly wsUrl: string;
+  private readonly inputs: InputCache;
 
   constructor(
     private readonly config: PilotConfig,
     private readonly log: (line: string) => void = (line) => process.stderr.write(`${new Date().toISOString()} pilot: ${line}\n`),
   ) {
     this.agent = createPinnedAgent(config.fingerprint, { keepAlive: true });
+    this.inputs = new InputCache(join(config.executeDir, CACHE_DIR));
     this.wsUrl = `${config.url.replace(/^https:/, 'wss:').replace(/\/+$/, '')}${API_PREFIX}${PILOT_PATH}`;
   }
 
@@ -259,7 +265,11 @@ export class Pilot {
       if (claim.vacateReason !== null) throw new VacateSignal();
       sandbox = await Sandbox.create(this.config.executeDir, claim.claimId);
       for (const input of claim.spec.inputs) {
-        bytesReceived += await this.retrying(() => fetchInput({ url: this.config.url, agent: this.agent, token: this.config.token, claimId: claim.claimId, input, sandbox: sandbox! }), claim);
+        const cached = await this.inputs.place(input, sandbox);
+        if (cached === undefined) {
+          bytesReceived += await this.retrying(() => fetchInput({ url: this.config.url, agent: this.agent, token: this.config.token, claimId: claim.claimId, input, sandbox: sandbox! }), claim);
+          await this.inputs.keep(input, sandbox);
+        }
         if (claim.vacateReason !== null) throw new VacateSignal();
       }
       await sandbox.snapshot();

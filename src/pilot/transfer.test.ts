@@ -102,7 +102,7 @@ after(async () => {
 });
 
 function input(index: number, name: string, size: number, executable = false): InputFile {
-  return { index, name, size, executable };
+  return { index, name, size, executable, sha256: null };
 }
 
 async function fetchInto(sandbox: Sandbox, file: InputFile): Promise<number> {

@@ -42,9 +42,9 @@ const spec: JobSpec = {
   arguments: ['-n', 'a b', '', 'ünïcödé'],
   environment: { PATH: '/usr/bin:/bin', EMPTY: '', 'WITH SPACE': 'x' },
   inputs: [
-    { index: 0, name: 'condor_exec.exe', size: 2048, executable: true },
-    { index: 1, name: 'data/part-1.csv', size: 0, executable: false },
-    { index: 2, name: '.hidden..name', size: 5, executable: false },
+    { index: 0, name: 'condor_exec.exe', size: 2048, executable: true, sha256: 'a'.repeat(64) },
+    { index: 1, name: 'data/part-1.csv', size: 0, executable: false, sha256: null },
+    { index: 2, name: '.hidden..name', size: 5, executable: false, sha256: null },
   ],
   stdin: '_condor_stdin',
   stdout: '_condor_stdout',
@@ -113,9 +113,21 @@ describe('parseApMessage: every AP → pilot message round-trips', () => {
     const parsed = parseApMessage(JSON.stringify({ ...claim, job }));
     assert.equal(parsed.type, 'claim');
     assert.deepEqual(parsed.type === 'claim' ? parsed.job.inputs : undefined, [
-      { index: 0, name: 'x', size: 1, executable: false },
-      { index: 1, name: 'y', size: 1, executable: false },
+      { index: 0, name: 'x', size: 1, executable: false, sha256: null },
+      { index: 1, name: 'y', size: 1, executable: false, sha256: null },
     ]);
+  });
+});
+
+describe('input checksums', () => {
+  it('an input may carry the SHA-256 the AP knows; anything but 64 lower-case hex digits is refused', () => {
+    const good = { ...spec, inputs: [{ index: 0, name: 'x', size: 1, executable: false, sha256: 'ab'.repeat(32) }] };
+    const parsed = parseApMessage(JSON.stringify({ ...claim, job: good }));
+    assert.equal(parsed.type === 'claim' ? parsed.job.inputs[0]?.sha256 : undefined, 'ab'.repeat(32));
+    for (const bad of ['AB'.repeat(32), 'ab', 42]) {
+      const job = { ...spec, inputs: [{ index: 0, name: 'x', size: 1, executable: false, sha256: bad }] };
+      assert.throws(() => parseApMessage(JSON.stringify({ ...claim, job })), /claim\.job\.inputs\[0\]\.sha256/);
+    }
   });
 });
 

@@ -60,6 +60,8 @@ export interface InputFile {
   readonly size: number;
   /** Mark executable after download (the job's executable). */
   readonly executable: boolean;
+  /** Its SHA-256 when the AP knows it already (it has sent it before): a pilot with a copy need not fetch it. */
+  readonly sha256: string | null;
 }
 
 /** A job as the pilot needs it: no ClassAd, plain data the AP derived from the job ad. */
@@ -372,7 +374,9 @@ function parseSpec(v: unknown, what: string): JobSpec {
     environment,
     inputs: list(o, 'inputs', what, (e, where) => {
       const f = obj(e, where);
-      return { index: int(f, 'index', where), name: checkSandboxName(str(f, 'name', where), `${where}.name`), size: int(f, 'size', where), executable: f.executable === true };
+      const sha256 = f.sha256 === null || f.sha256 === undefined ? null : str(f, 'sha256', where, 64);
+      if (sha256 !== null && !/^[0-9a-f]{64}$/.test(sha256)) fail(`${where}.sha256 must be 64 lower-case hex digits or null`);
+      return { index: int(f, 'index', where), name: checkSandboxName(str(f, 'name', where), `${where}.name`), size: int(f, 'size', where), executable: f.executable === true, sha256 };
     }),
     stdin: sandboxOrNull('stdin'),
     stdout: sandboxOrNull('stdout'),
