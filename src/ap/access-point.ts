@@ -285,9 +285,9 @@ export class AccessPoint {
     this.materializeTimer = setTimeout(() => {
       this.materializeTimer = undefined;
       try {
-        if (this.jobs !== undefined && this.jobs.materializeSome(2000) > 0) {
+        // New procs go straight into the matchmaker's index: no rescan of every idle job.
+        if (this.jobs !== undefined && this.jobs.materializeSome(2000, (clusterId, from, count) => this.scheduler?.addIdle(clusterId, from, count)) > 0) {
           this.scheduleMaterialize();
-          this.scheduler?.jobsChanged();
         }
       } catch (error) {
         this.log(`materializing procs failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -13,7 +13,7 @@
  * 0006): a power cut may lose the last of them, which runs those jobs again;
  * kill -9 of the AP loses nothing.
  */
-import { parseExpression, printString, type ClassAd } from '../classad/index.ts';
+import { parseExpression, printClassAd, printString, type ClassAd } from '../classad/index.ts';
 import {
   HoldReasonCode, complete, evict, hold, leaveInQueue, start, toProcChange, type ExitOutcome, type JobSnapshot, type TransitionResult,
 } from '../core/index.ts';
@@ -85,10 +85,10 @@ export class JobRuns {
 
   /** The job as it is now, or undefined when it left the queue. */
   snapshot(id: JobId): JobSnapshot | undefined {
-    const cluster = this.queue.cluster(id.clusterId);
-    const proc = cluster === undefined ? undefined : this.queue.proc(id);
-    if (cluster === undefined || proc === undefined) return undefined;
-    return { id, status: proc.status, ad: this.jobs.wholeAd(cluster, proc) };
+    const proc = this.queue.proc(id);
+    const ad = proc === undefined ? undefined : this.jobs.wholeAdOf(id.clusterId, proc);
+    if (proc === undefined || ad === undefined) return undefined;
+    return { id, status: proc.status, ad };
   }
 
   /** Idle → Running for each start whose job is still idle; returns the claim ids recorded. */
@@ -155,15 +155,22 @@ export class JobRuns {
     }
     const applied = this.queue.changeProcs(changes, now, 'crash');
     const appliedKeys = new Set(applied.map((c) => `${c.id.clusterId}.${c.id.procId}`));
+    // Finished jobs go to history with the ad just computed (status, time and
+    // the change applied), not read back from the queue.
     const finished: JobId[] = [];
+    const finishedAds: string[] = [];
     for (const c of applied) {
       if (c.status !== JobStatus.Completed && c.status !== JobStatus.Removed) continue;
       const before = snapshots.get(`${c.id.clusterId}.${c.id.procId}`)!;
       const after: JobSnapshot = { id: c.id, status: c.status, ad: before.ad.copy() };
       for (const [name, text] of Object.entries(c.set)) after.ad.set(name, parseExpression(text));
-      if (c.status === JobStatus.Removed || !leaveInQueue(after, now)) finished.push(c.id);
+      if (c.status === JobStatus.Completed && leaveInQueue(after, now)) continue;
+      after.ad.setValue('JobStatus', c.status);
+      after.ad.setValue('EnteredCurrentStatus', now);
+      finished.push(c.id);
+      finishedAds.push(printClassAd(after.ad));
     }
-    this.jobs.retire(finished, 'crash');
+    this.queue.moveToHistory(finished, finishedAds, now, 'crash');
     this.jobs.clustersChanged(applied.map((c) => c.id.clusterId));
     for (const [key, r] of byKey) {
       const change = applied.find((c) => `${c.id.clusterId}.${c.id.procId}` === key);

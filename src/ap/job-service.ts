@@ -142,7 +142,7 @@ export class JobService {
    * Makes more procs of factory clusters, keeping up to their limit made
    * ahead while idle. Returns how many were made (0: nothing to do).
    */
-  materializeSome(maxProcs: number): number {
+  materializeSome(maxProcs: number, onMade?: (clusterId: number, from: number, count: number) => void): number {
     let made = 0;
     if (this.factoryClustersToCheck === undefined) {
       this.factoryClustersToCheck = new Set(this.queue.clusters().filter((c) => c.factory !== null).map((c) => c.clusterId));
@@ -155,7 +155,7 @@ export class JobService {
         continue;
       }
       const ahead = materializeAhead(this.clusterAd(c));
-      const idle = this.queue.procs({ clusterId: c.clusterId, statuses: [JobStatus.Idle] }, ahead).length;
+      const idle = this.queue.countProcs(c.clusterId, [JobStatus.Idle]);
       const want = Math.min(c.procCount - c.materializedCount, ahead - idle, maxProcs - made);
       if (want <= 0) {
         // Enough made ahead: look again only when some of its jobs leave Idle.
@@ -168,6 +168,7 @@ export class JobService {
       const clusterAd = this.clusterAd(c);
       for (let p = c.materializedCount; p < c.materializedCount + want; p++) diffs.push(printClassAd(this.trustedProcDiff(factory.procDiff(p), clusterAd, c.owner)));
       this.queue.materializeProcs(c.clusterId, c.materializedCount, diffs, this.clock());
+      onMade?.(c.clusterId, c.materializedCount, want);
       made += want;
     }
     return made;
@@ -186,9 +187,28 @@ export class JobService {
     return ad;
   }
 
+  /**
+   * A proc's whole ad by its cluster id: the cluster ad from the cache when
+   * there (cluster ads never change after submit), so the hot paths of
+   * pilots' reports do not read the cluster row each time.
+   */
+  wholeAdOf(clusterId: number, proc: ProcRecord): ClassAd | undefined {
+    let clusterAd = this.clusterAds.get(clusterId);
+    if (clusterAd === undefined) {
+      const cluster = this.queue.cluster(clusterId);
+      if (cluster === undefined) return undefined;
+      clusterAd = this.clusterAd(cluster);
+    }
+    return this.withProc(clusterAd, proc);
+  }
+
   /** A proc's whole ad: its cluster ad with its differences applied. */
   wholeAd(cluster: ClusterRecord, proc: ProcRecord): ClassAd {
-    const ad = this.clusterAd(cluster).copy().update(parseClassAd(proc.diff));
+    return this.withProc(this.clusterAd(cluster), proc);
+  }
+
+  private withProc(clusterAd: ClassAd, proc: ProcRecord): ClassAd {
+    const ad = clusterAd.copy().update(parseClassAd(proc.diff));
     ad.setValue('JobStatus', proc.status);
     ad.setValue('EnteredCurrentStatus', proc.enteredStatusAt);
     return ad;

@@ -474,6 +474,18 @@ export class Scheduler {
     });
   }
 
+  /** Procs just made (late materialization): into the index, without a rescan. */
+  addIdle(clusterId: number, from: number, count: number): void {
+    const cluster = this.o.queue.cluster(clusterId);
+    if (cluster === undefined) return;
+    for (let procId = from; procId < from + count; procId++) {
+      const proc = this.o.queue.proc({ clusterId, procId });
+      if (proc === undefined || proc.status !== JobStatus.Idle) continue;
+      this.idle.add({ key: `${clusterId}.${procId}`, owner: cluster.owner, ad: this.o.jobs.wholeAd(cluster, proc), order: clusterId * 2 ** 21 + procId });
+    }
+    this.scheduleNegotiate();
+  }
+
   /** Brings the idle index up to date with the queue: new idle jobs in, jobs that left Idle out. */
   private refreshIdle(): void {
     const idleNow = new Set<string>();

@@ -206,6 +206,15 @@ export function runJobQueueConformance(name: string, open: OpenQueue): void {
     });
 
     describe('changeProcs', () => {
+      it('counts a cluster\'s procs by status', () => {
+        const id = q.submitCluster(cluster(3), 10);
+        q.changeProcs([change(id, 2, Idle, Held, { HoldReason: '"x"' }, 'held')], 11);
+        assert.equal(q.countProcs(id, [Idle]), 2);
+        assert.equal(q.countProcs(id, [Idle, Held]), 3);
+        assert.equal(q.countProcs(id, [Running]), 0);
+        assert.equal(q.countProcs(id + 1000, [Idle]), 0);
+      });
+
       it('applies changes and history moves asked for at crash durability like any other', () => {
         const id = q.submitCluster(cluster(2), 10);
         assert.equal(q.changeProcs([change(id, 0, Idle, Running, { NumJobStarts: '1' }, 'execute')], 20, 'crash').length, 1);

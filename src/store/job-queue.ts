@@ -125,6 +125,8 @@ export interface JobQueue {
   clusters(filter?: { owner?: string; jobsetId?: number }): ClusterRecord[];
   /** Materialized procs matching the filter, in (cluster, proc) order; `limit` caps the result. */
   procs(filter?: JobFilter, limit?: number): ProcRecord[];
+  /** How many materialized procs of a cluster have one of these statuses. */
+  countProcs(clusterId: number, statuses: readonly JobStatusCode[]): number;
   /** Applies changes atomically; returns those applied (a change whose expectStatus no longer holds is skipped). */
   changeProcs(changes: readonly ProcChange[], now: number, durability?: Durability): ProcChange[];
   /** Per-status counts over materialized procs, optionally per owner; unmaterialized procs are not counted here. */

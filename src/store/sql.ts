@@ -104,6 +104,9 @@ export function procsOfClustersQuery(byOwner: boolean, byJobset: boolean): strin
     WHERE ${where.join(' AND ')} ORDER BY c.cluster_id, p.proc_id LIMIT @limit`;
 }
 
+/** How many procs of one cluster have one of the statuses in @mask (counted on the primary key, no rows made). */
+export const COUNT_PROCS_OF_CLUSTER = 'SELECT count(*) AS n FROM procs WHERE cluster_id = ? AND ((1 << status) & ?) <> 0';
+
 /** Procs of one status in job-id order, straight from procs_by_status. */
 export const PROCS_OF_STATUS = `SELECT ${PROC_COLUMNS} FROM procs p INDEXED BY procs_by_status
   WHERE p.status = ? ORDER BY p.cluster_id, p.proc_id LIMIT ?`;

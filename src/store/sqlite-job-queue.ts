@@ -311,6 +311,15 @@ class SqliteJobQueue implements JobQueue {
     return max < 0 ? merged : merged.slice(0, max);
   }
 
+  countProcs(clusterId: number, statuses: readonly JobStatusCode[]): number {
+    let mask = 0;
+    for (const s of statuses) {
+      checkStatus(s);
+      mask |= 1 << s;
+    }
+    return (this.stmt(sql.COUNT_PROCS_OF_CLUSTER).get(clusterId, mask) as { n: number }).n;
+  }
+
   /**
    * One transaction, the changes in order (a later change sees the earlier
    * ones). A change applies only if the proc exists and its status is

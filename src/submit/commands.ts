@@ -353,6 +353,15 @@ export const HANDLERS: readonly Handler[] = [
     },
   },
   {
+    // How long the job may run once started (seconds): the pilot ends it past
+    // this, and the matchmaker keeps it off slots that end sooner.
+    commands: ['allowed_job_duration'],
+    apply(job) {
+      const seconds = job.integer('allowed_job_duration', 1);
+      if (seconds !== undefined) job.set('AllowedJobDuration', seconds);
+    },
+  },
+  {
     // The resource requests and ShouldTransferFiles it reads are attributes:
     // the planner sees those reads, so they need not be listed here.
     commands: ['requirements', 'universe', 'container_image', 'my.requirements'],

@@ -154,6 +154,11 @@ describe('commands', () => {
     throwsAt(() => compile(dir, 'executable = /bin/true\nhold = perhaps\nqueue\n'), 2, 8, /expected true or false/);
   });
 
+  it('allowed_job_duration sets AllowedJobDuration in seconds; anything but a whole number is refused', () => {
+    assert.equal(attr(one('allowed_job_duration = 600'), 'AllowedJobDuration'), '600');
+    throwsAt(() => compile(dir, 'executable = /bin/true\nallowed_job_duration = soon\nqueue\n'), 2, 24, /expected a whole number/);
+  });
+
   it('max_retries rewrites OnExitRemove as HTCondor does', () => {
     const ad = one('max_retries = 3');
     assert.equal(attr(ad, 'JobMaxRetries'), '3');
