@@ -147,10 +147,13 @@ describe('a local annex', () => {
     assert.match(ok(s, ['job', 'submit', 'work.sub', '--annex-name', 'nightly']), /6 job\(s\) submitted to cluster 1/);
     ok(s, ['job', 'submit', 'plain.sub']); // no annex: must never run on the annex
     ok(s, ['job', 'submit', 'plain.sub', '--annex-name', 'other']); // another annex: same
+    writeFileSync(join(s.dir, 'optin.sub'), 'executable = /bin/true\n+AllowAnnexSlots = true\nqueue\n');
+    ok(s, ['job', 'submit', 'optin.sub']); // no annex, but its owner allows annex slots: runs there
 
     const { pids } = createAnnex(s, 'nightly', ['--nodes', '2', '--cpus', '2', '--idle-time', '60', '--lifetime', '600']);
     assert.equal(pids.length, 2);
     await waitFor('6 completed jobs', () => completedOf(s, 1).length === 6);
+    await waitFor('the opted-in job to complete', () => completedOf(s, 4).length === 1);
 
     for (let p = 0; p < 6; p++) {
       assert.equal(readFileSync(join(s.dir, 'results', `result.${p}.txt`), 'utf8'), `from the submitter / job ${p}\n`);
@@ -239,6 +242,23 @@ describe('a local annex', () => {
     await waitFor('20 completed jobs', () => completedOf(s, 1).length === 20);
     for (let p = 0; p < 20; p++) assert.equal(readFileSync(join(s.dir, `late.${p}.out`), 'utf8'), `${p}\n`);
     ok(s, ['annex', 'shutdown', 'lm']);
+    ok(s, ['ap', 'stop']);
+  });
+
+  it('vacates its job back to the queue and ends before its lifetime is over', async () => {
+    const s = site('lifetime');
+    ok(s, ['ap', 'start']);
+    writeFileSync(join(s.dir, 'long.sub'), 'executable = /bin/sleep\narguments = 300\nlog = long.log\nqueue\n');
+    ok(s, ['job', 'submit', 'long.sub', '--annex-name', 'short']);
+    const { pids } = createAnnex(s, 'short', ['--cpus', '1', '--idle-time', '5', '--lifetime', '5']);
+    await waitFor('the job to run', () => jobs(s).find((a) => a.ClusterId === 1)?.JobStatus === 2);
+    await waitFor('the pilot to end', () => !alive(pids[0]!), 30_000);
+    const job = jobs(s).find((a) => a.ClusterId === 1)!;
+    assert.equal(job.JobStatus, 1, 'the job is idle again');
+    assert.equal(job.NumJobStarts, 1);
+    assert.match(String(job.VacateReason), /the pilot is ending \(its lifetime is ending\)/);
+    await waitFor('the evicted event in the user log', () => /^004 \(001\.000\.000\)/m.test(readFileSync(join(s.dir, 'long.log'), 'utf8')));
+    await waitFor('its directory to go', () => readdirSync(join(s.scratch, readdirSync(s.scratch)[0]!)).filter((e) => e.startsWith('pilot-')).length === 0);
     ok(s, ['ap', 'stop']);
   });
 

@@ -157,6 +157,7 @@ export class AccessPoint {
       jobs: this.jobs,
       runs,
       leases: this.options.leases ?? leasesFromEnv(),
+      fairShareFile: join(this.dir, 'fair-share.json'),
       log: this.log,
       onQueueChange: () => {
         this.scheduleMaterialize();

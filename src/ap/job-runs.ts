@@ -122,8 +122,8 @@ export class JobRuns {
     const now = this.clock();
     const outcomes: ReportOutcome[] = [];
     const changes: ProcChange[] = [];
+    const finishes: { change: ProcChange; wholeAd: string }[] = [];
     const byKey = new Map<string, ReportMessage>();
-    const snapshots = new Map<string, JobSnapshot>();
     for (const [i, r] of reports.entries()) {
       const refusal = this.fence(r.jobId, r.claimId, byKey, holders?.[i]);
       if (typeof refusal === 'string') {
@@ -148,29 +148,26 @@ export class JobRuns {
         outcomes.push({ claimId: r.claimId, refused: `job ${r.jobId} ${t.message}`, requeued: false });
         continue;
       }
-      const change = toProcChange(t);
+      const base = toProcChange(t);
+      const change: ProcChange = { ...base, set: { ...base.set, ...usageAttributes(r.usage), ClaimId: 'undefined' } };
       byKey.set(key, r);
-      snapshots.set(key, job);
-      changes.push({ ...change, set: { ...change.set, ...usageAttributes(r.usage), ClaimId: 'undefined' } });
+      // A job that leaves the queue now goes straight to history with the ad
+      // just computed (status, time and the change applied); the queue does not
+      // rewrite its differences first.
+      if (change.status === JobStatus.Completed || change.status === JobStatus.Removed) {
+        const after: JobSnapshot = { id: job.id, status: change.status, ad: job.ad.copy() };
+        for (const [name, text] of Object.entries(change.set)) after.ad.set(name, parseExpression(text));
+        if (change.status === JobStatus.Removed || !leaveInQueue(after, now)) {
+          after.ad.setValue('JobStatus', change.status);
+          after.ad.setValue('EnteredCurrentStatus', now);
+          finishes.push({ change, wholeAd: printClassAd(after.ad) });
+          continue;
+        }
+      }
+      changes.push(change);
     }
-    const applied = this.queue.changeProcs(changes, now, 'crash');
+    const applied = [...this.queue.changeProcs(changes, now, 'crash'), ...this.queue.finishProcs(finishes, now, 'crash')];
     const appliedKeys = new Set(applied.map((c) => `${c.id.clusterId}.${c.id.procId}`));
-    // Finished jobs go to history with the ad just computed (status, time and
-    // the change applied), not read back from the queue.
-    const finished: JobId[] = [];
-    const finishedAds: string[] = [];
-    for (const c of applied) {
-      if (c.status !== JobStatus.Completed && c.status !== JobStatus.Removed) continue;
-      const before = snapshots.get(`${c.id.clusterId}.${c.id.procId}`)!;
-      const after: JobSnapshot = { id: c.id, status: c.status, ad: before.ad.copy() };
-      for (const [name, text] of Object.entries(c.set)) after.ad.set(name, parseExpression(text));
-      if (c.status === JobStatus.Completed && leaveInQueue(after, now)) continue;
-      after.ad.setValue('JobStatus', c.status);
-      after.ad.setValue('EnteredCurrentStatus', now);
-      finished.push(c.id);
-      finishedAds.push(printClassAd(after.ad));
-    }
-    this.queue.moveToHistory(finished, finishedAds, now, 'crash');
     this.jobs.clustersChanged(applied.map((c) => c.id.clusterId));
     for (const [key, r] of byKey) {
       const change = applied.find((c) => `${c.id.clusterId}.${c.id.procId}` === key);

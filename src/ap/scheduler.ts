@@ -20,6 +20,7 @@
  *   this in-memory view believes, a job completes at most once.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { ClassAd } from '../classad/index.ts';
 import { parseClassAd, parseExpression } from '../classad/index.ts';
 import {
@@ -118,6 +119,8 @@ export interface SchedulerOptions {
   readonly log: (line: string) => void;
   /** The queue changed (user logs, materialization wake up). */
   readonly onQueueChange: () => void;
+  /** Where owners' decayed usage is kept across restarts (fair share); none: not kept. */
+  readonly fairShareFile?: string;
   /** An annex request saw its first pilot (records hpc_annex_start_time). */
   readonly onPilotAttached?: (identity: PilotIdentity, now: number) => void;
   readonly clock?: () => number;
@@ -146,7 +149,8 @@ export class Scheduler {
   private readonly pilots = new Map<string, Pilot>();
   private readonly claims = new Map<string, Claim>();
   private readonly idle = new IdleIndex();
-  private readonly fairShare = new FairShare();
+  private fairShare = new FairShare();
+  private fairShareSavedAt = 0;
   private idleDirty = true;
   private negotiateTimer: NodeJS.Immediate | undefined;
   private flushTimer: NodeJS.Immediate | undefined;
@@ -163,6 +167,7 @@ export class Scheduler {
   /** Takes up claims of jobs left Running by a previous AP: they wait the job lease for their pilots. */
   start(): void {
     const now = this.clock();
+    this.loadFairShare();
     for (const { id, claimId } of this.o.runs.runningClaims()) {
       if (claimId === undefined) continue;
       const job = this.o.runs.snapshot(id);
@@ -199,6 +204,7 @@ export class Scheduler {
 
   stop(): void {
     this.stopped = true;
+    this.saveFairShare();
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
     if (this.negotiateTimer !== undefined) clearImmediate(this.negotiateTimer);
     if (this.flushTimer !== undefined) clearImmediate(this.flushTimer);
@@ -277,8 +283,12 @@ export class Scheduler {
     ad.setValue('AnnexOwner', identity.owner);
     if (identity.requestId !== null) ad.setValue('hpc_annex_request_id', identity.requestId);
     if (hello.endTime !== null) ad.setValue('PilotEndTime', hello.endTime);
-    // The pilot's START, and always the annex binding: only the owner's jobs that target this annex.
-    const binding = `(TARGET.Owner == ${stringLiteral(identity.owner)}) && (TARGET.TargetAnnexName =?= ${stringLiteral(identity.annexName)})`;
+    // The pilot's START, and always the annex binding: only the owner's jobs, and of those the
+    // ones that target this annex, or target none and opted in to annex slots (AllowAnnexSlots).
+    const name = stringLiteral(identity.annexName);
+    const binding =
+      `(TARGET.Owner == ${stringLiteral(identity.owner)}) && ` +
+      `((TARGET.TargetAnnexName =?= ${name}) || ((TARGET.TargetAnnexName =?= undefined) && (TARGET.AllowAnnexSlots =?= true)))`;
     let start = binding;
     try {
       parseExpression(hello.start);
@@ -338,10 +348,33 @@ export class Scheduler {
     this.o.log(`pilot ${pilot.slotName} left (${why})`);
   }
 
+  private loadFairShare(): void {
+    if (this.o.fairShareFile === undefined) return;
+    try {
+      this.fairShare = FairShare.fromJSON(JSON.parse(readFileSync(this.o.fairShareFile, 'utf8')));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.o.log(`${this.o.fairShareFile} is unreadable (${(error as Error).message}); fair share starts from no usage`);
+    }
+  }
+
+  /** Written atomically, at most once a minute and at stop: losing a minute of usage on a crash only nudges priorities. */
+  private saveFairShare(): void {
+    if (this.o.fairShareFile === undefined) return;
+    try {
+      const tmp = `${this.o.fairShareFile}.tmp`;
+      writeFileSync(tmp, `${JSON.stringify(this.fairShare)}\n`);
+      renameSync(tmp, this.o.fairShareFile);
+      this.fairShareSavedAt = this.clock();
+    } catch (error) {
+      this.o.log(`saving fair-share usage failed: ${(error as Error).message}`);
+    }
+  }
+
   /** Lease checks: silent pilots lose their slots; claims whose pilots stayed away lose their jobs. */
   sweep(): void {
     if (this.stopped) return;
     const now = this.clock();
+    if (now - this.fairShareSavedAt >= 60) this.saveFairShare();
     for (const pilot of [...this.pilots.values()]) {
       if (now - pilot.lastHeard > this.o.leases.slotLeaseSeconds) {
         this.detach(pilot, `no heartbeat for ${this.o.leases.slotLeaseSeconds} s`);
@@ -436,7 +469,20 @@ export class Scheduler {
     }
     if (requeued) this.jobsChanged();
     this.o.onQueueChange();
-    this.scheduleNegotiate();
+    // Freed slots are matched in this same turn: a short job's next claim is on its way at once.
+    this.negotiateNow();
+  }
+
+  private negotiateNow(): void {
+    if (this.negotiateTimer !== undefined) {
+      clearImmediate(this.negotiateTimer);
+      this.negotiateTimer = undefined;
+    }
+    try {
+      this.negotiate();
+    } catch (error) {
+      this.o.log(`matchmaking failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    }
   }
 
   // -------------------------------------------------------------------------
@@ -466,11 +512,7 @@ export class Scheduler {
     if (this.stopped || this.negotiateTimer !== undefined) return;
     this.negotiateTimer = setImmediate(() => {
       this.negotiateTimer = undefined;
-      try {
-        this.negotiate();
-      } catch (error) {
-        this.o.log(`matchmaking failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      }
+      this.negotiateNow();
     });
   }
 

@@ -304,6 +304,12 @@ export class Pilot {
       this.releaseGpus(claim);
       if (jobPidFile !== undefined) rmSync(jobPidFile, { force: true });
     }
+    // Reported first: the AP can match the next job while this sandbox goes (the claim stays
+    // counted here until then, so an ending pilot still removes it before it exits).
+    if (!claim.silent) {
+      this.unacked.set(claim.claimId, report);
+      this.send(report);
+    }
     try {
       await sandbox?.remove();
     } catch (error) {
@@ -311,10 +317,6 @@ export class Pilot {
     }
     this.claims.delete(claim.claimId);
     if (this.claims.size === 0) this.idleSince = Date.now();
-    if (!claim.silent) {
-      this.unacked.set(claim.claimId, report);
-      this.send(report);
-    }
     this.maybeFinish();
   }
 

@@ -206,6 +206,26 @@ export function runJobQueueConformance(name: string, open: OpenQueue): void {
     });
 
     describe('changeProcs', () => {
+      it('finishes procs straight into history in one step, fenced by status', () => {
+        const id = q.submitCluster(cluster(3), 10);
+        q.changeProcs([change(id, 0, Idle, Running, {}, 'execute'), change(id, 1, Idle, Running, {}, 'execute')], 11);
+        const applied = q.finishProcs(
+          [
+            { change: change(id, 0, Running, Completed, { ExitCode: '0' }, 'terminated'), wholeAd: '[ProcId = 0; ExitCode = 0]' },
+            { change: change(id, 2, Running, Completed, {}, 'terminated'), wholeAd: '[ProcId = 2]' }, // still Idle: skipped
+          ],
+          20,
+          'crash',
+        );
+        assert.deepEqual(applied.map((c) => c.id.procId), [0]);
+        assert.equal(q.proc({ clusterId: id, procId: 0 }), undefined);
+        assert.deepEqual(q.history({ clusterId: id, procId: 0 }), [{ id: { clusterId: id, procId: 0 }, completedAt: 20, status: Completed, owner: 'alice', ad: '[ProcId = 0; ExitCode = 0]' }]);
+        assert.equal(q.events({ id: { clusterId: id, procId: 0 } }).at(-1)?.kind, 'terminated');
+        assert.equal(q.proc({ clusterId: id, procId: 2 })?.status, Idle);
+        assert.deepEqual(q.statusCounts(), { ...ZERO, idle: 1, running: 1 });
+        assert.throws(() => q.finishProcs([{ change: change(id, 1, Running, Idle, {}, 'evicted'), wholeAd: '[]' }], 21), /does not finish/);
+      });
+
       it('counts a cluster\'s procs by status', () => {
         const id = q.submitCluster(cluster(3), 10);
         q.changeProcs([change(id, 2, Idle, Held, { HoldReason: '"x"' }, 'held')], 11);

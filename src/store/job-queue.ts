@@ -138,6 +138,14 @@ export interface JobQueue {
    * many procs were given up.
    */
   abandonUnmaterialized(clusterId: number, now: number): number;
+  /**
+   * Applies changes that finish procs (to Completed or Removed) and moves
+   * those procs to history with the given whole ads (the ad after the
+   * change), in one transaction: the proc's differences are not rewritten
+   * first, since the row goes. A change whose expectStatus no longer holds
+   * is skipped and its proc stays. Returns the changes applied.
+   */
+  finishProcs(finishes: readonly { readonly change: ProcChange; readonly wholeAd: string }[], now: number, durability?: Durability): ProcChange[];
   /** Moves finished (Completed/Removed) procs to history with their whole ad; returns how many. */
   moveToHistory(ids: readonly JobId[], wholeAds: readonly string[], now: number, durability?: Durability): number;
   /** History records, newest first. */

@@ -142,6 +142,7 @@ class SqliteJobQueue implements JobQueue {
   private readonly materializeTx: (clusterId: number, from: number, diffs: readonly string[], now: number) => void;
   private readonly changeTx: (changes: readonly ProcChange[], now: number) => ProcChange[];
   private readonly historyTx: (ids: readonly JobId[], wholeAds: readonly string[], now: number) => number;
+  private readonly finishTx: (finishes: readonly { readonly change: ProcChange; readonly wholeAd: string }[], now: number) => ProcChange[];
   private readonly abandonTx: (clusterId: number) => number;
   private readonly jobsetTx: (name: string, owner: string, now: number) => number;
 
@@ -176,6 +177,7 @@ class SqliteJobQueue implements JobQueue {
     );
     this.changeTx = immediate((changes: readonly ProcChange[], now: number) => this.doChange(changes, now));
     this.historyTx = immediate((ids: readonly JobId[], wholeAds: readonly string[], now: number) => this.doMoveToHistory(ids, wholeAds, now));
+    this.finishTx = immediate((finishes: readonly { readonly change: ProcChange; readonly wholeAd: string }[], now: number) => this.doFinish(finishes, now));
     const truncate = db.prepare(sql.TRUNCATE_FACTORY);
     const deleteCluster = db.prepare(sql.DELETE_CLUSTER);
     this.abandonTx = immediate((clusterId: number) => {
@@ -417,6 +419,35 @@ class SqliteJobQueue implements JobQueue {
     if (ids.length !== wholeAds.length) throw invalid(`moveToHistory: ${ids.length} ids but ${wholeAds.length} ads`);
     if (ids.length === 0) return 0;
     return this.withDurability(durability, () => this.historyTx(ids, wholeAds, now));
+  }
+
+  finishProcs(finishes: readonly { readonly change: ProcChange; readonly wholeAd: string }[], now: number, durability: Durability = 'power-loss'): ProcChange[] {
+    for (const f of finishes) {
+      checkStatus(f.change.status);
+      if (!FINISHED.has(f.change.status)) throw invalid(`finishProcs: status ${f.change.status} does not finish a job`);
+    }
+    if (finishes.length === 0) return [];
+    return this.withDurability(durability, () => this.finishTx(finishes, now));
+  }
+
+  private doFinish(finishes: readonly { readonly change: ProcChange; readonly wholeAd: string }[], now: number): ProcChange[] {
+    const applied: ProcChange[] = [];
+    const deltas = new Counts();
+    const touched = new Set<number>();
+    for (const { change: ch, wholeAd } of finishes) {
+      const { clusterId, procId } = ch.id;
+      const row = this.procForChange.get(clusterId, procId) as { status: number; owner: string } | undefined;
+      if (row === undefined || row.status !== ch.expectStatus) continue;
+      this.insertEvent.run(clusterId, procId, now, ch.event.kind, ch.event.data);
+      this.insertHistory.run(clusterId, procId, now, ch.status, row.owner, wholeAd);
+      this.deleteProc.run(clusterId, procId);
+      deltas.add(row.owner, row.status, -1);
+      touched.add(clusterId);
+      applied.push(ch);
+    }
+    deltas.apply((owner, status, n) => this.addCount(owner, status, n));
+    for (const clusterId of touched) this.deleteClusterIfDone.run({ clusterId });
+    return applied;
   }
 
   private doMoveToHistory(ids: readonly JobId[], wholeAds: readonly string[], now: number): number {
