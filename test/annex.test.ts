@@ -16,6 +16,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { WebSocket } from 'ws';
+import { createPinnedAgent } from '../src/auth/pin.ts';
+import { ApClient } from '../src/client/index.ts';
+import { PILOT_PROTOCOL_VERSION, frameText, parseApMessage, type ApMessage } from '../src/protocol/pilot.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin', 'htc.js');
@@ -268,6 +273,51 @@ describe('a local annex', () => {
     const { pids } = createAnnex(s, 'lazy', ['--cpus', '1', '--idle-time', '2', '--lifetime', '600']);
     await waitFor('the idle pilot to end', () => !alive(pids[0]!), 30_000);
     await waitFor('its directory to go', () => readdirSync(join(s.scratch, readdirSync(s.scratch)[0]!)).filter((e) => e.startsWith('pilot-')).length === 0);
+    ok(s, ['ap', 'stop']);
+  });
+});
+
+describe('annex binding on the wire', () => {
+  it("a pilot of another annex cannot report, or adopt, a job it does not run, even knowing its claim id", async () => {
+    const s = site('forgery');
+    ok(s, ['ap', 'start']);
+    writeFileSync(join(s.dir, 'slow.sub'), 'executable = /bin/sleep\narguments = 30\nqueue\n');
+    ok(s, ['job', 'submit', 'slow.sub', '--annex-name', 'victim']);
+    createAnnex(s, 'victim', ['--cpus', '1', '--idle-time', '60']);
+    await waitFor('the job to run', () => jobs(s).find((a) => a.ClusterId === 1)?.JobStatus === 2);
+    assert.equal(jobs(s).find((a) => a.ClusterId === 1)?.ClaimId, undefined, 'the claim id is not shown to users');
+    // Suppose the claim id leaked anyway (read here from the queue itself).
+    const db = new Database(join(s.ap, 'queue.db'), { readonly: true });
+    const diff = (db.prepare('SELECT diff FROM procs WHERE cluster_id = 1 AND proc_id = 0').get() as { diff: string }).diff;
+    db.close();
+    const claimId = /ClaimId = "([^"]+)"/.exec(diff)?.[1];
+    assert.ok(claimId !== undefined);
+    // Another annex of the same user: a token for it is all the forger has.
+    const client = ApClient.open(s.ap);
+    const other = await client.createAnnex({ name: 'other', system: 'local', queue: 'local', nodes: 1, cpus: 1, memoryMb: null, gpus: null, lifetimeSeconds: 600, idleSeconds: 60, add: false });
+    client.close();
+    const ws = new WebSocket(`${other.url.replace('https', 'wss')}/v1/pilot`, { agent: createPinnedAgent(other.fingerprint), headers: { authorization: `Bearer ${other.token}` } });
+    const messages: ApMessage[] = [];
+    ws.on('message', (data) => messages.push(parseApMessage(frameText(data))));
+    await new Promise((resolve) => ws.once('open', resolve));
+    const usage = { userCpuSeconds: 0, sysCpuSeconds: 0, memoryPeakMb: 0, wallSeconds: 0, bytesReceived: 0, bytesSent: 0 };
+    ws.send(JSON.stringify({
+      type: 'hello', version: PILOT_PROTOCOL_VERSION, pilotId: '00000000-0000-4000-8000-00000000f0f0', hostname: 'forger', resources: { cpus: 1, memoryMb: 1000, diskKb: 1000000, gpus: 0 },
+      attributes: {}, start: 'true', endTime: null, running: [{ claimId, jobId: '1.0' }], reports: [],
+    }));
+    ws.send(JSON.stringify({ type: 'done', claimId, jobId: '1.0', exit: { exitBySignal: false, exitCode: 0 }, usage }));
+    const ack = await waitFor('the answer to the forged report', () => messages.find((m) => m.type === 'ack'), 10_000);
+    const welcome = messages.find((m) => m.type === 'welcome');
+    ws.terminate();
+    assert.ok(welcome?.type === 'welcome' && welcome.stale.includes(claimId), 'the claim is not adopted: it is stale for this pilot');
+    assert.ok(ack.type === 'ack' && ack.refused !== null, 'the forged report is refused');
+    const job = jobs(s).find((a) => a.ClusterId === 1);
+    assert.equal(job?.JobStatus, 2, 'the job still runs on its own pilot');
+    assert.equal(completedOf(s, 1).length, 0);
+    const status = JSON.parse(ok(s, ['annex', 'status', 'victim', '--json'])) as { slots: { busyCpus: number }[] }[];
+    assert.equal(status[0]!.slots[0]!.busyCpus, 1, "the victim's pilot still counts the job's cpu");
+    ok(s, ['annex', 'shutdown', 'victim']);
+    ok(s, ['annex', 'shutdown', 'other']);
     ok(s, ['ap', 'stop']);
   });
 });
