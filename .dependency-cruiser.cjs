@@ -13,8 +13,8 @@
 /** A path regex for the given src/ modules, e.g. mods('ap', 'store'). */
 const mods = (...names) => `^src/(${names.join('|')})/`;
 
-/** A path regex for everything in src/ except the given modules and errors.ts. */
-const allBut = (...names) => `^src/(?!(${names.join('|')})/|errors\\.ts$)`;
+/** A path regex for everything in src/ except the given modules and the shared leaf files (errors.ts, processes.ts). */
+const allBut = (...names) => `^src/(?!(${names.join('|')})/|(errors|processes)\\.ts$)`;
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

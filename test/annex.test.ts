@@ -267,6 +267,21 @@ describe('a local annex', () => {
     ok(s, ['ap', 'stop']);
   });
 
+  it('matches an idle job again once an edit lets it', async () => {
+    const s = site('edit');
+    ok(s, ['ap', 'start']);
+    writeFileSync(join(s.dir, 'big.sub'), 'executable = /bin/true\nrequirements = TARGET.Memory > 1000000000\nqueue\n');
+    ok(s, ['job', 'submit', 'big.sub', '--annex-name', 'ed']);
+    createAnnex(s, 'ed', ['--cpus', '1', '--idle-time', '60']);
+    await waitFor('the pilot to attach', () => (JSON.parse(ok(s, ['annex', 'status', 'ed', '--json'])) as { slots: unknown[] }[])[0]!.slots.length === 1);
+    await sleep(500);
+    assert.equal(jobs(s).find((a) => a.ClusterId === 1)?.JobStatus, 1, 'no slot has that much memory: it stays idle');
+    ok(s, ['job', 'edit', '1.0', 'Requirements', 'TARGET.Memory > 1']);
+    await waitFor('the edited job to complete', () => completedOf(s, 1).length === 1);
+    ok(s, ['annex', 'shutdown', 'ed']);
+    ok(s, ['ap', 'stop']);
+  });
+
   it('ends by itself when idle and removes its directory', async () => {
     const s = site('idle');
     ok(s, ['ap', 'start']);

@@ -21,6 +21,7 @@ import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, rea
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { HtcError } from '../errors.ts';
+import { isAlive } from '../processes.ts';
 
 export interface LocalLaunch {
   readonly annexName: string;
@@ -119,7 +120,7 @@ export function launchLocalPilots(launch: LocalLaunch, scratch = localScratch())
 
 /** Whether `pid` is alive and its command line contains `mark` (a reused pid is some other program). */
 function runs(pid: number, mark: string): boolean {
-  if (!alive(pid)) return false;
+  if (!isAlive(pid)) return false;
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(mark);
   } catch {
@@ -133,20 +134,6 @@ function hasInEnvironment(pid: number, mark: string): boolean {
     return readFileSync(`/proc/${pid}/environ`, 'utf8').includes(mark);
   } catch {
     return false;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
   }
 }
 
@@ -184,7 +171,7 @@ function leftoverJobs(record: LaunchRecord): number[] {
     }
     for (const name of names) {
       const pgid = Number(name);
-      if (Number.isInteger(pgid) && pgid > 1 && alive(pgid) && hasInEnvironment(pgid, dir)) out.push(pgid);
+      if (Number.isInteger(pgid) && pgid > 1 && isAlive(pgid) && hasInEnvironment(pgid, dir)) out.push(pgid);
     }
   }
   return out;

@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { TokenIssuer, ensureChallengeDir, ensureTlsMaterial } from '../auth/index.ts';
 import { HtcError } from '../errors.ts';
+import { isAlive } from '../processes.ts';
 import { ACCESS_FILE, SOCKET_FILE, type AccessFile } from '../protocol/access-file.ts';
 import type { ApStatus } from '../protocol/api.ts';
 import { openJobQueue, type JobQueue } from '../store/index.ts';
@@ -51,25 +52,6 @@ export interface AccessPointOptions {
   /** Domain of local identities; default: this host's name. */
   readonly domain?: string;
   readonly log?: (line: string) => void;
-}
-
-/**
- * True if a process with this pid is running (signal 0 probes without
- * sending). A zombie is not running: a killed daemon whose parent (often
- * init in a container) has not reaped it yet must not block a restart.
- */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true; // no /proc: trust the signal probe
-  }
 }
 
 /** `HOST:PORT` (IPv6 in brackets); port 0 picks a free one. */
@@ -110,6 +92,8 @@ export function readAccessFile(dir: string): AccessFile | undefined {
     return undefined;
   }
 }
+
+export { isAlive };
 
 export class AccessPoint {
   private server: Server | undefined;

@@ -149,6 +149,8 @@ export class Scheduler {
   private readonly pilots = new Map<string, Pilot>();
   private readonly claims = new Map<string, Claim>();
   private readonly idle = new IdleIndex();
+  /** The proc differences each indexed job had when it was indexed: an edit changes them, and the job is indexed again. */
+  private readonly idleDiffs = new Map<string, string>();
   private fairShare = new FairShare();
   private fairShareSavedAt = 0;
   private idleDirty = true;
@@ -524,6 +526,7 @@ export class Scheduler {
       const proc = this.o.queue.proc({ clusterId, procId });
       if (proc === undefined || proc.status !== JobStatus.Idle) continue;
       this.idle.add({ key: `${clusterId}.${procId}`, owner: cluster.owner, ad: this.o.jobs.wholeAd(cluster, proc), order: clusterId * 2 ** 21 + procId });
+      this.idleDiffs.set(`${clusterId}.${procId}`, proc.diff);
     }
     this.scheduleNegotiate();
   }
@@ -535,7 +538,7 @@ export class Scheduler {
     for (const proc of this.o.queue.procs({ statuses: [JobStatus.Idle] })) {
       const key = `${proc.clusterId}.${proc.procId}`;
       idleNow.add(key);
-      if (this.idle.has(key)) continue;
+      if (this.idle.has(key) && this.idleDiffs.get(key) === proc.diff) continue;
       let clusterAd = clusterAds.get(proc.clusterId);
       if (clusterAd === undefined) {
         const cluster = this.o.queue.cluster(proc.clusterId);
@@ -548,8 +551,13 @@ export class Scheduler {
       const universe = ad.get('JobUniverse');
       if (universe?.kind === 'literal' && universe.value === LOCAL_UNIVERSE) continue;
       this.idle.add({ key, owner: cluster.owner, ad, order: proc.clusterId * 2 ** 21 + proc.procId });
+      this.idleDiffs.set(key, proc.diff);
     }
-    for (const key of this.idle.keys()) if (!idleNow.has(key)) this.idle.delete(key);
+    for (const key of this.idle.keys()) {
+      if (idleNow.has(key)) continue;
+      this.idle.delete(key);
+      this.idleDiffs.delete(key);
+    }
     this.idleDirty = false;
   }
 
@@ -571,6 +579,7 @@ export class Scheduler {
     const holds: { id: JobId; reason: string }[] = [];
     for (const m of matches) {
       this.idle.delete(m.jobKey);
+      this.idleDiffs.delete(m.jobKey);
       const pilot = this.pilots.get(m.slotId);
       if (pilot === undefined) continue;
       const [clusterId, procId] = m.jobKey.split('.').map(Number) as [number, number];

@@ -315,15 +315,20 @@ function parseAttributes(v: unknown, what: string): Record<string, string | numb
   return Object.fromEntries(entries);
 }
 
-/** A message from a pilot, validated (the AP calls this on every frame). */
-export function parsePilotMessage(text: string): PilotMessage {
+/** A frame's JSON object, before its type is looked at. */
+function messageObject(text: string): Record<string, unknown> {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch {
     return fail('a message is not JSON');
   }
-  const o = obj(raw, 'message');
+  return obj(raw, 'message');
+}
+
+/** A message from a pilot, validated (the AP calls this on every frame). */
+export function parsePilotMessage(text: string): PilotMessage {
+  const o = messageObject(text);
   switch (o.type) {
     case 'hello': {
       const w = 'hello';
@@ -389,13 +394,7 @@ function parseSpec(v: unknown, what: string): JobSpec {
 
 /** A message from the AP, validated (the pilot calls this on every frame). */
 export function parseApMessage(text: string): ApMessage {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return fail('a message is not JSON');
-  }
-  const o = obj(raw, 'message');
+  const o = messageObject(text);
   switch (o.type) {
     case 'welcome':
       return {
