@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   console.log(`  jobset ${submitted.jobsetId}: ${submitted.jobs} jobs, waiting for the annex "demo"`);
   const cpus = Math.max(1, availableParallelism());
   const started = performance.now();
-  htc(['annex', 'create', 'demo', 'local@local', '--cpus', String(cpus), '--idle-time', '60', '--lifetime', '3600']);
+  htc(['annex', 'create', 'demo', 'local@local', '--yes', '--cpus', String(cpus), '--idle-time', '60', '--lifetime', '3600']);
   console.log('');
 
   const client = ApClient.open(apDir);

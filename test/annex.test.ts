@@ -89,7 +89,7 @@ function completedOf(s: Site, clusterId: number): Ad[] {
 }
 
 function createAnnex(s: Site, name: string, extra: string[]): { pids: number[]; requestId: string } {
-  return JSON.parse(ok(s, ['annex', 'create', name, 'local@local', '--json', ...extra])) as { pids: number[]; requestId: string };
+  return JSON.parse(ok(s, ['annex', 'create', name, 'local@local', '--json', '--yes', ...extra])) as { pids: number[]; requestId: string };
 }
 
 const FAST_LEASES = { HTC_SLOT_LEASE_SECONDS: '2', HTC_JOB_LEASE_SECONDS: '3', HTC_HEARTBEAT_SECONDS: '0.5' };
@@ -285,7 +285,13 @@ describe('a local annex', () => {
   it('ends by itself when idle and removes its directory', async () => {
     const s = site('idle');
     ok(s, ['ap', 'start']);
-    const { pids } = createAnnex(s, 'lazy', ['--cpus', '1', '--idle-time', '2', '--lifetime', '600']);
+    const empty = htc(s, ['annex', 'create', 'lazy', 'local@local', '--yes', '--cpus', '1']);
+    assert.equal(empty.status, 2, 'an annex no job targets is refused');
+    assert.match(empty.stderr, /no job of yours targets annex lazy: submit jobs with --annex-name lazy first \(or give --allow-empty/);
+    const unconfirmed = htc(s, ['annex', 'create', 'lazy', 'local@local', '--allow-empty', '--cpus', '1']);
+    assert.equal(unconfirmed.status, 2);
+    assert.match(unconfirmed.stderr, /This will request 1 node for 1 hour for an annex named lazy from the queue local on the system local\. annex create asks for confirmation: run it in a terminal, or add --yes/);
+    const { pids } = createAnnex(s, 'lazy', ['--allow-empty', '--cpus', '1', '--idle-time', '2', '--lifetime', '600']);
     await waitFor('the idle pilot to end', () => !alive(pids[0]!), 30_000);
     await waitFor('its directory to go', () => readdirSync(join(s.scratch, readdirSync(s.scratch)[0]!)).filter((e) => e.startsWith('pilot-')).length === 0);
     ok(s, ['ap', 'stop']);
@@ -309,7 +315,7 @@ describe('annex binding on the wire', () => {
     assert.ok(claimId !== undefined);
     // Another annex of the same user: a token for it is all the forger has.
     const client = ApClient.open(s.ap);
-    const other = await client.createAnnex({ name: 'other', system: 'local', queue: 'local', nodes: 1, cpus: 1, memoryMb: null, gpus: null, lifetimeSeconds: 600, idleSeconds: 60, add: false });
+    const other = await client.createAnnex({ name: 'other', system: 'local', queue: 'local', nodes: 1, cpus: 1, memoryMb: null, gpus: null, lifetimeSeconds: 600, idleSeconds: 60, add: false, allowEmpty: true });
     client.close();
     const ws = new WebSocket(`${other.url.replace('https', 'wss')}/v1/pilot`, { agent: createPinnedAgent(other.fingerprint), headers: { authorization: `Bearer ${other.token}` } });
     const messages: ApMessage[] = [];
@@ -347,7 +353,7 @@ describe('faults', () => {
     await waitFor('the job to run', () => jobs(s).find((a) => a.ClusterId === 1)?.JobStatus === 2);
     process.kill(first.pids[0]!, 'SIGKILL');
     await waitFor('the slot to disappear', () => (JSON.parse(ok(s, ['annex', 'status', 'k', '--json'])) as { slots: unknown[] }[])[0]!.slots.length === 0);
-    ok(s, ['annex', 'add', 'k', 'local@local', '--cpus', '1', '--idle-time', '60']);
+    ok(s, ['annex', 'add', 'k', 'local@local', '--yes', '--cpus', '1', '--idle-time', '60']);
     const done = await waitFor('the job to complete on the second pilot', () => completedOf(s, 1)[0]);
     assert.equal(done.NumJobStarts, 2, 'it started twice');
     assert.equal(done.NumJobCompletions, 1, 'and completed once');
@@ -365,7 +371,7 @@ describe('faults', () => {
     await waitFor('the job to run', () => jobs(s).find((a) => a.ClusterId === 1)?.JobStatus === 2);
     process.kill(first.pids[0]!, 'SIGSTOP');
     await waitFor('the job to be idle again after the job lease', () => jobs(s).find((a) => a.ClusterId === 1)?.JobStatus === 1, 30_000);
-    ok(s, ['annex', 'add', 'st', 'local@local', '--cpus', '1', '--idle-time', '60']);
+    ok(s, ['annex', 'add', 'st', 'local@local', '--yes', '--cpus', '1', '--idle-time', '60']);
     const done = await waitFor('the job to complete on the second pilot', () => completedOf(s, 1)[0]);
     process.kill(first.pids[0]!, 'SIGCONT');
     await waitFor('the stale report to be refused', () => /refused (a (done|vacated|failed) report|stale claim)/.test(readFileSync(join(s.ap, 'ap.log'), 'utf8')), 30_000);

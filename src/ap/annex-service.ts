@@ -75,6 +75,13 @@ export class AnnexService {
     if (others.length > 0) throw new HtcError('CONFLICT', `annex ${request.name} belongs to ${others[0]!.owner}; choose another name`);
     if (!request.add && existing.length > 0) throw new HtcError('CONFLICT', `an annex named ${request.name} already exists; use "htc annex add ${request.name} ..." to add resources to it`);
     if (request.add && existing.length === 0) throw new HtcError('NOT_FOUND', `there is no annex named ${request.name}; use "htc annex create" first`);
+    if (!request.add && request.allowEmpty !== true) {
+      // Pilots for an annex nothing targets would only idle out (HTCondor refuses too).
+      const jobs = this.jobCounts(caller.user, request.name);
+      if (jobs.idle + jobs.running + jobs.held === 0) {
+        throw new HtcError('CONFLICT', `no job of yours targets annex ${request.name}: submit jobs with --annex-name ${request.name} first (or give --allow-empty to create it anyway)`);
+      }
+    }
     const now = this.clock();
     const requestId = randomUUID();
     const owner = `${caller.user}@${caller.domain}`;

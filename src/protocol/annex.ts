@@ -25,6 +25,8 @@ export interface AnnexCreateRequest {
   readonly idleSeconds: number;
   /** `annex add`: the name must already have an annex (create: must not). */
   readonly add: boolean;
+  /** `create` refuses an annex no job targets yet, unless this is set. */
+  readonly allowEmpty?: boolean;
 }
 
 export interface AnnexCreateResponse {
@@ -111,5 +113,6 @@ export function parseAnnexCreateRequest(body: unknown): AnnexCreateRequest {
     lifetimeSeconds: positiveInt(o, 'lifetimeSeconds', 1),
     idleSeconds: positiveInt(o, 'idleSeconds', 1),
     add: o.add === true,
+    allowEmpty: o.allowEmpty === true,
   };
 }

@@ -6,6 +6,7 @@
  * annex token, then starts the pilots on the system (`local`: processes on
  * this machine). `shutdown` ends the pilots and checks that none is left.
  */
+import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { launchLocalPilots, launchRecords, livePilots, reapLocalPilots } from '../../../annex/local-system.ts';
 import { SYSTEMS, parseTarget, validateRequest } from '../../../annex/systems.ts';
@@ -26,6 +27,8 @@ function wholeNumber(flag: string, min: number): (text: string) => number {
 }
 
 interface RequestOptions {
+  yes: boolean;
+  allowEmpty: boolean;
   nodes: number;
   cpus?: number;
   mem_mb?: number;
@@ -45,7 +48,8 @@ function withRequestOptions(command: Command): Command {
     .option('--mem_mb <mb>', 'memory each pilot offers, MiB (default: what the node has)', wholeNumber('--mem_mb', 1))
     .option('--lifetime <seconds>', 'how long the pilots live', wholeNumber('--lifetime', 1), 3600)
     .option('--idle-time <seconds>', 'a pilot unclaimed this long ends', wholeNumber('--idle-time', 1), 300)
-    .option('--test', 'only validate the request: print nothing, exit 0 when valid', false);
+    .option('--test', 'only validate the request: print nothing, exit 0 when valid', false)
+    .option('--yes', 'do not ask for confirmation', false);
 }
 
 async function request(add: boolean, name: string, target: string, options: RequestOptions, ctx: CliContext): Promise<void> {
@@ -60,10 +64,15 @@ async function request(add: boolean, name: string, target: string, options: Requ
     throw error;
   }
   if (options.test) return;
+  const hours = options.lifetime / 3600;
+  const summary =
+    `This will request ${options.nodes} node${options.nodes === 1 ? '' : 's'} for ${Number.isInteger(hours) ? hours : hours.toFixed(2)} hour${hours === 1 ? '' : 's'} ` +
+    `for an annex named ${name} from the queue ${queue.name} on the system ${system.name}.`;
+  if (!options.yes) await confirm(summary, verb);
   const created = await withClient(options.dir, (c) =>
     c.createAnnex({
       name, system: system.name, queue: queue.name, nodes: options.nodes, cpus: options.cpus ?? null, memoryMb: options.mem_mb ?? null, gpus: null,
-      lifetimeSeconds: options.lifetime, idleSeconds: options.idleTime, add,
+      lifetimeSeconds: options.lifetime, idleSeconds: options.idleTime, add, allowEmpty: options.allowEmpty,
     }),
   );
   let launched;
@@ -87,14 +96,33 @@ async function request(add: boolean, name: string, target: string, options: Requ
   }
 }
 
+/**
+ * Asks before anything is requested (HTCondor's annex asks too): in a
+ * terminal, a y/N question; without one, the user must have said --yes.
+ */
+async function confirm(summary: string, verb: string): Promise<void> {
+  const input = process.stdin;
+  if (!input.isTTY) {
+    throw new HtcError('USAGE', `${summary} annex ${verb} asks for confirmation: run it in a terminal, or add --yes`);
+  }
+  const rl = createInterface({ input, output: process.stdout });
+  try {
+    const answer = await rl.question(`${summary}\nContinue? [y/N] `);
+    if (!/^y(es)?$/i.test(answer.trim())) throw new HtcError('USAGE', `annex ${verb}: not confirmed; nothing was requested`);
+  } finally {
+    rl.close();
+  }
+}
+
 const registerCreate: Register = (parent, ctx) => {
   withDirOption(withJsonOption(withRequestOptions(parent.command('create').description('start an annex: pilots on QUEUE@SYSTEM that run your jobs for NAME'))))
+    .option('--allow-empty', 'create it even though no job targets it yet', false)
     .action((name: string, target: string, options: RequestOptions) => request(false, name, target, options, ctx));
 };
 
 const registerAdd: Register = (parent, ctx) => {
   withDirOption(withJsonOption(withRequestOptions(parent.command('add').description('add pilots to an existing annex'))))
-    .action((name: string, target: string, options: RequestOptions) => request(true, name, target, options, ctx));
+    .action((name: string, target: string, options: RequestOptions) => request(true, name, target, { ...options, allowEmpty: true }, ctx));
 };
 
 function describe(a: AnnexStatus): Record<string, unknown> {
