@@ -42,6 +42,11 @@ export const ERROR_CODES = {
   IDENTITY_INVALID: { category: 'input', http: 400 },
   TOKEN_NOT_FOUND: { category: 'input', http: 404 },
   AUTH_MATERIAL_INVALID: { category: 'failure', http: 500 },
+  /**
+   * An annex request that breaks its system's rules. Exit 1, not 2: HTCondor's
+   * `annex create --test 1` exits 1 for an invalid request, and scripts rely on it.
+   */
+  ANNEX_REQUEST_INVALID: { category: 'failure', http: 400 },
   /** A pilot moved files for a claim the AP does not hold (yet: it may have just restarted). */
   CLAIM_NOT_ACTIVE: { category: 'failure', http: 410 },
   INTERNAL: { category: 'failure', http: 500 },

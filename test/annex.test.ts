@@ -298,6 +298,38 @@ describe('a local annex', () => {
   });
 });
 
+describe('annex requests checked before anything starts', () => {
+  it('--test validates against the catalog with no access point: silent and 0 when valid, 1 and the reason when not', () => {
+    const s = site('validate');
+    for (const valid of [['x', 'GPU@bridges2', '--gpus', 'v100-16:8'], ['x', 'debug@perlmutter', '--project', 'm42', '--lifetime', '1800'], ['x', 'local@local', '--cpus', '2']]) {
+      const r = htc(s, ['annex', 'create', ...valid, '--test']);
+      assert.equal(r.status, 0, `${valid.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout + r.stderr, '', 'nothing is printed for a valid request');
+    }
+    const cases: [string[], RegExp][] = [
+      [['x', 'GPU@bridges2'], /^Error while trying to run annex create: queue GPU on bridges2 has GPUs of types v100-32, v100-16/],
+      [['x', 'debug@perlmutter', '--project', 'm42'], /^Error while trying to run annex create: --lifetime 3600: queue debug on perlmutter allows at most 1800 seconds/],
+      [['x', 'perlmutter'], /^Error while trying to run annex create: "perlmutter": the argument must have the form queue@system/],
+      [['x', 'nosuch@bridges2'], /^Error while trying to run annex create: .*nosuch/],
+    ];
+    for (const [args, message] of cases) {
+      const r = htc(s, ['annex', 'create', ...args, '--test']);
+      assert.equal(r.status, 1, args.join(' '));
+      assert.match(r.stderr, message);
+    }
+    const systems = JSON.parse(ok(s, ['annex', 'systems', '--json'])) as { name: string }[];
+    for (const name of ['local', 'test-cluster', 'perlmutter', 'delta', 'expanse', 'anvil', 'bridges2']) assert.ok(systems.some((x) => x.name === name), name);
+    assert.match(ok(s, ['annex', 'systems']), /^bridges2\s+GPU-shared/m);
+  });
+
+  it('a valid request for an HPC system says the SSH front-end is not there yet, and starts nothing', () => {
+    const s = site('hpc-not-yet');
+    const r = htc(s, ['annex', 'create', 'x', 'debug@test-cluster', '--lifetime', '300', '--idle-time', '60', '--yes']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /the request is valid, but annexes on test-cluster need the SSH and SLURM front-end, which is not built yet/);
+  });
+});
+
 describe('annex binding on the wire', () => {
   it("a pilot of another annex cannot report, or adopt, a job it does not run, even knowing its claim id", async () => {
     const s = site('forgery');

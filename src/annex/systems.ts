@@ -1,66 +1,45 @@
 /**
- * The systems an annex can be made on, and the `QUEUE@SYSTEM` argument.
- * For now only `local` (pilots as processes on this machine); the HPC
- * catalog (Perlmutter, Delta, Expanse, Anvil, Bridges-2, the test cluster)
- * joins it with the SSH front-end.
- *
- * System names are matched case-insensitively, queue names exactly
- * (HTCondor's HPC Annex rules).
+ * An annex request as the front-end checks it before anything starts:
+ * `QUEUE@SYSTEM` looked up in the catalog (shipped systems plus the user's
+ * own, catalog.ts), then every rule of the system's queue applied in order
+ * (core/annex-request.ts). No login, no access point: `--test` is this and
+ * nothing else.
  */
-import { HtcError } from '../errors.ts';
+import { gpuOptions, parseTarget, validateAnnexRequest, type QueueEntry, type SystemEntry, type ValidatedRequest } from '../core/annex-request.ts';
+import { loadCatalog, type Catalog } from './catalog.ts';
 
-export interface SystemQueue {
-  readonly name: string;
-  /** Longest lifetime, seconds, or null for no limit. */
-  readonly maxDurationSeconds: number | null;
-  readonly maxNodes: number | null;
-}
-
-export interface AnnexSystem {
-  readonly name: string;
-  readonly description: string;
-  readonly defaultQueue: string;
-  readonly queues: readonly SystemQueue[];
-}
-
-export const SYSTEMS: readonly AnnexSystem[] = [
-  {
-    name: 'local',
-    description: 'pilots as processes on this machine (tests, demos, a workstation)',
-    defaultQueue: 'local',
-    queues: [{ name: 'local', maxDurationSeconds: null, maxNodes: 64 }],
-  },
-];
-
-/** `QUEUE@SYSTEM` → the system and queue; errors list what exists. */
-export function parseTarget(text: string): { system: AnnexSystem; queue: SystemQueue } {
-  const names = SYSTEMS.map((s) => s.name).join(', ');
-  const at = text.lastIndexOf('@');
-  if (at <= 0 || at === text.length - 1) {
-    throw new HtcError('USAGE', `${JSON.stringify(text)}: the target must have the form queue@system (systems: ${names})`);
-  }
-  const queueName = text.slice(0, at);
-  const systemName = text.slice(at + 1);
-  const system = SYSTEMS.find((s) => s.name.toLowerCase() === systemName.toLowerCase());
-  if (system === undefined) throw new HtcError('USAGE', `unknown system ${JSON.stringify(systemName)} (systems: ${names}; "htc annex systems" lists them)`);
-  const queue = system.queues.find((q) => q.name === queueName);
-  if (queue === undefined) {
-    throw new HtcError('USAGE', `${system.name} has no queue ${JSON.stringify(queueName)}; its queues are ${system.queues.map((q) => q.name).join(', ')} (default ${system.defaultQueue})`);
-  }
-  return { system, queue };
-}
-
-export interface AnnexShape {
+export interface RequestOptions {
   readonly nodes: number;
+  readonly cpus: number | null;
+  readonly memoryMb: number | null;
+  /** `--gpus N` or `--gpus TYPE:N`. */
+  readonly gpus: string | null;
+  readonly gpuType: string | null;
   readonly lifetimeSeconds: number;
   readonly idleSeconds: number;
+  readonly project: string | null;
 }
 
-/** The request checked against the queue's limits, before anything starts. */
-export function validateRequest(queue: SystemQueue, shape: AnnexShape): void {
-  if (queue.maxNodes !== null && shape.nodes > queue.maxNodes) throw new HtcError('USAGE', `--nodes ${shape.nodes}: queue ${queue.name} allows at most ${queue.maxNodes}`);
-  if (queue.maxDurationSeconds !== null && shape.lifetimeSeconds > queue.maxDurationSeconds) {
-    throw new HtcError('USAGE', `--lifetime ${shape.lifetimeSeconds}: queue ${queue.name} allows at most ${queue.maxDurationSeconds} s`);
-  }
-  if (shape.idleSeconds > shape.lifetimeSeconds) throw new HtcError('USAGE', `--idle-time ${shape.idleSeconds} is longer than --lifetime ${shape.lifetimeSeconds}`);
+export interface PlannedRequest {
+  readonly system: SystemEntry;
+  readonly queue: QueueEntry;
+  readonly request: ValidatedRequest;
+}
+
+/** The request checked against its system and queue; HtcError('USAGE') at the first rule it breaks. */
+export function planRequest(target: string, options: RequestOptions, catalog: Catalog = loadCatalog()): PlannedRequest {
+  const { system, queue } = parseTarget(target, catalog.systems);
+  const gpus = gpuOptions(options.gpus, options.gpuType);
+  const request = validateAnnexRequest(system, {
+    queue: queue.name,
+    nodes: options.nodes,
+    cpus: options.cpus,
+    memoryMb: options.memoryMb,
+    gpus: gpus.gpus,
+    gpuType: gpus.gpuType,
+    lifetimeSeconds: options.lifetimeSeconds,
+    idleSeconds: options.idleSeconds,
+    project: options.project,
+  });
+  return { system, queue, request };
 }

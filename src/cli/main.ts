@@ -54,7 +54,8 @@ export async function runCli(
     return 0;
   } catch (error) {
     if (error instanceof HtcError) {
-      stderr.write(`htc: error: ${error.describe()}\n`);
+      // An invalid annex request is worded as HTCondor's annex words it (scripts match the prefix).
+      stderr.write(error.code === 'ANNEX_REQUEST_INVALID' ? `${error.describe()}\n` : `htc: error: ${error.describe()}\n`);
       return exitCodeFor(error);
     }
     if (error instanceof CommanderError) {

@@ -9,7 +9,8 @@
 import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { launchLocalPilots, launchRecords, livePilots, reapLocalPilots } from '../../../annex/local-system.ts';
-import { SYSTEMS, parseTarget, validateRequest } from '../../../annex/systems.ts';
+import { catalogRows, loadCatalog } from '../../../annex/catalog.ts';
+import { planRequest } from '../../../annex/systems.ts';
 import { HtcError } from '../../../errors.ts';
 import type { AnnexStatus } from '../../../protocol/annex.ts';
 import { withClient, withDirOption } from '../../ap-options.ts';
@@ -32,6 +33,9 @@ interface RequestOptions {
   nodes: number;
   cpus?: number;
   mem_mb?: number;
+  gpus?: string;
+  gpuType?: string;
+  project?: string;
   lifetime: number;
   idleTime: number;
   test: boolean;
@@ -46,6 +50,9 @@ function withRequestOptions(command: Command): Command {
     .option('--nodes <n>', 'pilots (one per node)', wholeNumber('--nodes', 1), 1)
     .option('--cpus <n>', 'cpus each pilot offers (default: what the node has)', wholeNumber('--cpus', 1))
     .option('--mem_mb <mb>', 'memory each pilot offers, MiB (default: what the node has)', wholeNumber('--mem_mb', 1))
+    .option('--gpus <n>', 'GPUs per node: N, or TYPE:N')
+    .option('--gpu-type <type>', 'the GPU type, where a queue has several')
+    .option('--project <account>', 'the allocation to charge (required on some systems)')
     .option('--lifetime <seconds>', 'how long the pilots live', wholeNumber('--lifetime', 1), 3600)
     .option('--idle-time <seconds>', 'a pilot unclaimed this long ends', wholeNumber('--idle-time', 1), 300)
     .option('--test', 'only validate the request: print nothing, exit 0 when valid', false)
@@ -54,16 +61,21 @@ function withRequestOptions(command: Command): Command {
 
 async function request(add: boolean, name: string, target: string, options: RequestOptions, ctx: CliContext): Promise<void> {
   const verb = add ? 'add' : 'create';
-  let system;
-  let queue;
+  let planned;
   try {
-    ({ system, queue } = parseTarget(target));
-    validateRequest(queue, { nodes: options.nodes, lifetimeSeconds: options.lifetime, idleSeconds: options.idleTime });
+    planned = planRequest(target, {
+      nodes: options.nodes, cpus: options.cpus ?? null, memoryMb: options.mem_mb ?? null, gpus: options.gpus ?? null, gpuType: options.gpuType ?? null,
+      lifetimeSeconds: options.lifetime, idleSeconds: options.idleTime, project: options.project ?? null,
+    });
   } catch (error) {
-    if (error instanceof HtcError) throw new HtcError(error.code, `Error while trying to run annex ${verb}: ${error.message}`);
+    if (error instanceof HtcError) throw new HtcError('ANNEX_REQUEST_INVALID', `Error while trying to run annex ${verb}: ${error.message}`);
     throw error;
   }
+  const { system, queue } = planned;
   if (options.test) return;
+  if (system.name !== 'local') {
+    throw new HtcError('USAGE', `Error while trying to run annex ${verb}: the request is valid, but annexes on ${system.name} need the SSH and SLURM front-end, which is not built yet (only local@local starts pilots); --test validates requests for every system`);
+  }
   const hours = options.lifetime / 3600;
   const summary =
     `This will request ${options.nodes} node${options.nodes === 1 ? '' : 's'} for ${Number.isInteger(hours) ? hours : hours.toFixed(2)} hour${hours === 1 ? '' : 's'} ` +
@@ -71,7 +83,7 @@ async function request(add: boolean, name: string, target: string, options: Requ
   if (!options.yes) await confirm(summary, verb);
   const created = await withClient(options.dir, (c) =>
     c.createAnnex({
-      name, system: system.name, queue: queue.name, nodes: options.nodes, cpus: options.cpus ?? null, memoryMb: options.mem_mb ?? null, gpus: null,
+      name, system: system.name, queue: queue.name, nodes: options.nodes, cpus: options.cpus ?? null, memoryMb: options.mem_mb ?? null, gpus: planned.request.gpus,
       lifetimeSeconds: options.lifetime, idleSeconds: options.idleTime, add, allowEmpty: options.allowEmpty,
     }),
   );
@@ -188,13 +200,27 @@ const registerShutdown: Register = (parent, ctx) => {
 };
 
 const registerSystems: Register = (parent, ctx) => {
-  withJsonOption(parent.command('systems').description('the systems annexes can run on, and their queues')).action((options: { json: boolean }) => {
+  withJsonOption(parent.command('systems').description('the systems annexes can run on, their queues and limits (yours too: ~/.config/htc/systems/*.json)')).action((options: { json: boolean }) => {
+    const catalog = loadCatalog();
     if (options.json) {
-      ctx.stdout.write(`${JSON.stringify(SYSTEMS)}\n`);
+      ctx.stdout.write(`${JSON.stringify(catalog.systems)}\n`);
       return;
     }
+    const hours = (s: number | null): string => (s === null ? '-' : `${+(s / 3600).toFixed(2)} h`);
     createOutput({ json: false, stdout: ctx.stdout }).list(
-      SYSTEMS.flatMap((s) => s.queues.map((q) => ({ SYSTEM: s.name, QUEUE: q.name, DEFAULT: q.name === s.defaultQueue ? 'yes' : '', MAX_LIFETIME: q.maxDurationSeconds ?? '-', DESCRIPTION: s.description }))),
+      catalogRows(catalog).map((r) => ({
+        SYSTEM: r.system,
+        QUEUE: r.nodeKind === null ? r.queue : `${r.queue} (${r.nodeKind})`,
+        DEFAULT: r.isDefault ? 'yes' : '',
+        KIND: r.allocation,
+        NODES: r.maxNodes ?? '-',
+        CORES: r.coresPerNode ?? '-',
+        RAM_MB: r.ramPerNodeMb ?? '-',
+        GPUS: r.gpusPerNode ?? '-',
+        LIFETIME: hours(r.maxLifetimeSeconds),
+        PROJECT: r.projectRequired ? 'required' : '',
+        SUPPORTED: r.supported ? '' : 'not yet',
+      })),
     );
   });
 };
