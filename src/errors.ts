@@ -47,6 +47,10 @@ export const ERROR_CODES = {
    * `annex create --test 1` exits 1 for an invalid request, and scripts rely on it.
    */
   ANNEX_REQUEST_INVALID: { category: 'failure', http: 400 },
+  /** An ssh login or a remote command could not be carried out. */
+  SSH_FAILED: { category: 'failure', http: 502 },
+  /** The shared ssh connection is gone: the user logs in again. */
+  SSH_DISCONNECTED: { category: 'failure', http: 503 },
   /** A pilot moved files for a claim the AP does not hold (yet: it may have just restarted). */
   CLAIM_NOT_ACTIVE: { category: 'failure', http: 410 },
   INTERNAL: { category: 'failure', http: 500 },

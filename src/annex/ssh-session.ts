@@ -1,0 +1,165 @@
+/**
+ * One SSH login per campaign (DESIGN.md decision 6): the system's OpenSSH
+ * client with a ControlMaster socket in the user's htc directory, so the
+ * first connection — made in the user's terminal, where password and
+ * second-factor prompts pass through — serves every later step (mkdir,
+ * copy, sbatch, squeue, scancel, clean-up) without asking again.
+ *
+ * Invariants:
+ * - no remote command is built by pasting text into a shell string: a
+ *   remote command is an argument vector, quoted for the remote POSIX shell
+ *   by `shellQuote` alone (ssh joins its arguments with spaces and hands the
+ *   line to the login shell, so quoting is the only safe way);
+ * - every command after the login runs with BatchMode and the control
+ *   socket only: it never prompts, and a master that went away is reported
+ *   (SSH_DISCONNECTED) instead of hanging or opening a new login silently;
+ * - the user's ~/.ssh/config applies; `loginName`/`loginHost` (the
+ *   `--login-name`/`--login-host` options) override it.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { HtcError } from '../errors.ts';
+
+/**
+ * One argument for a POSIX shell, as a single word: plain words as they are,
+ * anything else in single quotes (a single quote itself as '\''), the empty
+ * string as ''. NUL cannot be passed at all and is refused.
+ */
+export function shellQuote(arg: string): string {
+  if (arg.includes('\0')) throw new HtcError('USAGE', 'an argument for a remote command cannot contain a NUL character');
+  if (arg !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** An argument vector as one remote command line. */
+export function shellCommand(argv: readonly string[]): string {
+  if (argv.length === 0) throw new HtcError('USAGE', 'a remote command needs a program');
+  return argv.map(shellQuote).join(' ');
+}
+
+export interface SshTarget {
+  /** Host name or ssh_config alias. */
+  readonly host: string;
+  readonly loginName?: string;
+  readonly port?: number;
+  /** A private key file (tests; users rely on their ssh config and agent). */
+  readonly identityFile?: string;
+  /** A known_hosts file to use instead of the user's (tests pin the test cluster's key). */
+  readonly knownHostsFile?: string;
+}
+
+export interface RemoteResult {
+  readonly status: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** How long a multiplexed command may take before it is called hung. */
+const COMMAND_TIMEOUT_MS = 10 * 60_000;
+
+export class SshSession {
+  readonly controlPath: string;
+
+  constructor(
+    readonly target: SshTarget,
+    /** Where control sockets live (the user's htc directory, private). */
+    controlDir: string,
+  ) {
+    mkdirSync(controlDir, { recursive: true, mode: 0o700 });
+    // Socket paths are limited to ~104 bytes: a short hash names the connection.
+    const id = createHash('sha256').update(`${target.loginName ?? ''}@${target.host}:${target.port ?? ''}`).digest('hex').slice(0, 16);
+    this.controlPath = join(controlDir, `cm-${id}`);
+  }
+
+  /** Options every ssh/scp call shares: the control socket, the target's overrides. */
+  private baseOptions(): string[] {
+    const o = ['-o', `ControlPath=${this.controlPath}`];
+    if (this.target.port !== undefined) o.push('-o', `Port=${this.target.port}`);
+    if (this.target.loginName !== undefined) o.push('-o', `User=${this.target.loginName}`);
+    if (this.target.identityFile !== undefined) o.push('-o', `IdentityFile=${this.target.identityFile}`, '-o', 'IdentitiesOnly=yes');
+    if (this.target.knownHostsFile !== undefined) o.push('-o', `UserKnownHostsFile=${this.target.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes');
+    return o;
+  }
+
+  /** Whether a master connection is up. */
+  isOpen(): boolean {
+    const r = spawnSync('ssh', [...this.baseOptions(), '-O', 'check', this.target.host], { encoding: 'utf8', timeout: 15_000 });
+    return r.status === 0;
+  }
+
+  /**
+   * Logs in (once): the master connection is made with the terminal
+   * attached, so prompts (password, second factor) reach the user; it then
+   * stays in the background for `persistSeconds` after the last use.
+   */
+  async open(options: { persistSeconds?: number; interactive?: boolean } = {}): Promise<void> {
+    if (this.isOpen()) return;
+    const args = [
+      ...this.baseOptions(),
+      '-o', 'ControlMaster=yes',
+      '-o', `ControlPersist=${options.persistSeconds ?? 3600}`,
+      '-o', 'ServerAliveInterval=30',
+      ...(options.interactive === false ? ['-o', 'BatchMode=yes'] : []),
+      '-f', '-N', this.target.host,
+    ];
+    const code = await new Promise<number>((resolve, reject) => {
+      const child = spawn('ssh', args, { stdio: options.interactive === false ? ['ignore', 'ignore', 'pipe'] : 'inherit' });
+      let err = '';
+      child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+      child.once('error', reject);
+      child.once('exit', (c) => {
+        if (c !== 0 && err !== '') process.stderr.write(err);
+        resolve(c ?? 255);
+      });
+    });
+    if (code !== 0 || !this.isOpen()) {
+      throw new HtcError('SSH_FAILED', `could not log in to ${this.describe()} (ssh exited ${code}); check the host, your ssh config and keys, and try again`);
+    }
+  }
+
+  describe(): string {
+    return `${this.target.loginName === undefined ? '' : `${this.target.loginName}@`}${this.target.host}${this.target.port === undefined ? '' : `:${this.target.port}`}`;
+  }
+
+  /** Refuses to go on without a master: later steps must never prompt or log in again on their own. */
+  private requireOpen(): void {
+    if (!this.isOpen()) {
+      throw new HtcError('SSH_DISCONNECTED', `the connection to ${this.describe()} is closed (it timed out or the network dropped); log in again with "htc annex login"`);
+    }
+  }
+
+  /** Runs a remote program (an argument vector) over the master connection. */
+  run(argv: readonly string[], options: { input?: string; timeoutMs?: number } = {}): RemoteResult {
+    this.requireOpen();
+    const r = spawnSync('ssh', [...this.baseOptions(), '-o', 'BatchMode=yes', '-o', 'ControlMaster=no', this.target.host, '--', shellCommand(argv)], {
+      encoding: 'utf8',
+      input: options.input,
+      timeout: options.timeoutMs ?? COMMAND_TIMEOUT_MS,
+      maxBuffer: 64 * 2 ** 20,
+    });
+    if (r.error !== undefined) {
+      const timedOut = (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT';
+      throw new HtcError('SSH_FAILED', `${argv[0]} on ${this.describe()} ${timedOut ? 'did not finish in time' : `could not run: ${r.error.message}`}`);
+    }
+    // 255 is ssh's own failure (the connection), not the remote program's.
+    if (r.status === 255 && !this.isOpen()) {
+      throw new HtcError('SSH_DISCONNECTED', `the connection to ${this.describe()} dropped while running ${argv[0]}; log in again with "htc annex login"`);
+    }
+    return { status: r.status ?? 255, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** Copies a local file to a remote path over the master connection (scp, no new login). */
+  copyTo(localPath: string, remotePath: string): void {
+    this.requireOpen();
+    // scp takes the remote path as written (-s: the SFTP protocol, no remote shell in between).
+    const r = spawnSync('scp', ['-q', '-s', ...this.baseOptions(), '-o', 'BatchMode=yes', localPath, `${this.target.host}:${remotePath}`], { encoding: 'utf8', timeout: COMMAND_TIMEOUT_MS });
+    if (r.status !== 0) throw new HtcError('SSH_FAILED', `copying ${localPath} to ${this.describe()}:${remotePath} failed: ${r.stderr.trim() || `scp exited ${r.status}`}`);
+  }
+
+  /** Ends the master connection (later steps would need a new login). */
+  close(): void {
+    spawnSync('ssh', [...this.baseOptions(), '-O', 'exit', this.target.host], { stdio: 'ignore', timeout: 15_000 });
+  }
+}
