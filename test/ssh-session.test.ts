@@ -10,9 +10,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { SshSession } from '../src/annex/ssh-session.ts';
 import { HtcError } from '../src/errors.ts';
 
+const BIN = fileURLToPath(new URL('../bin/htc.js', import.meta.url));
 const e = process.env;
 const missing = [e.HTC_TEST_SSH_HOST, e.HTC_TEST_SSH_PORT, e.HTC_TEST_SSH_USER, e.HTC_TEST_SSH_KEY, e.HTC_TEST_SSH_KNOWN_HOSTS].some((v) => v === undefined || v === '');
 const skip = missing ? 'the test cluster is not up: run scripts/test-env.sh up and export scripts/test-env.sh env (npm test does both)' : false;
@@ -58,6 +61,19 @@ describe('an SSH session to the test cluster', { skip }, () => {
     session.copyTo(local, remote);
     assert.equal(session.run(['cat', remote]).stdout, 'pilot bytes\n');
     assert.equal(session.run(['rm', '-f', remote]).status, 0);
+  });
+
+  it('htc annex login opens the connection later annex commands reuse', () => {
+    const dir = join(work, 'ap');
+    const r = spawnSync(process.execPath, [BIN, 'annex', 'login', 'test-cluster', '--identity-file', e.HTC_TEST_SSH_KEY!, '--known-hosts', e.HTC_TEST_SSH_KNOWN_HOSTS!, '--dir', dir, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    assert.equal(r.status, 0, r.stderr);
+    const login = JSON.parse(r.stdout) as { login: string; controlPath: string };
+    assert.equal(login.login, `${e.HTC_TEST_SSH_USER!}@127.0.0.1:2222`);
+    const reuse = new SshSession({ host: '127.0.0.1', port: 2222, loginName: e.HTC_TEST_SSH_USER!, knownHostsFile: e.HTC_TEST_SSH_KNOWN_HOSTS! }, join(dir, 'ssh'));
+    assert.equal(reuse.controlPath, login.controlPath);
+    assert.ok(reuse.isOpen(), 'the connection is up for later commands');
+    assert.equal(reuse.run(['id', '-un']).stdout.trim(), e.HTC_TEST_SSH_USER, 'a later command needs no key: it rides the login');
+    reuse.close();
   });
 
   it('says the connection is gone instead of prompting or hanging once it closed', async () => {

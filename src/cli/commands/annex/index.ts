@@ -9,7 +9,10 @@
 import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { launchLocalPilots, launchRecords, livePilots, reapLocalPilots } from '../../../annex/local-system.ts';
-import { catalogRows, loadCatalog } from '../../../annex/catalog.ts';
+import { catalogRows, findSystem, loadCatalog } from '../../../annex/catalog.ts';
+import { SshSession } from '../../../annex/ssh-session.ts';
+import { apDirectory } from '../../../protocol/access-file.ts';
+import { join } from 'node:path';
 import { planRequest } from '../../../annex/systems.ts';
 import { HtcError } from '../../../errors.ts';
 import type { AnnexStatus } from '../../../protocol/annex.ts';
@@ -225,6 +228,38 @@ const registerSystems: Register = (parent, ctx) => {
   });
 };
 
+const registerLogin: Register = (parent, ctx) => {
+  withDirOption(withJsonOption(parent.command('login').description("log in to a system's login node once; later annex commands reuse the connection")))
+    .argument('<system>', 'the system (htc annex systems)')
+    .option('--login-name <user>', 'your user name there (default: your ssh config, else the catalog)')
+    .option('--login-host <host>', 'the login node (default: the catalog)')
+    .option('--identity-file <file>', 'a private key to use (default: your ssh config and agent)')
+    .option('--known-hosts <file>', "a known_hosts file to check the host's key against (default: yours)")
+    .option('--persist <minutes>', 'how long the connection stays open unused', wholeNumber('--persist', 1), 60)
+    .action(async (systemName: string, options: { loginName?: string; loginHost?: string; identityFile?: string; knownHosts?: string; persist: number; json: boolean; dir?: string }) => {
+      const system = findSystem(loadCatalog(), systemName);
+      if (system === undefined) throw new HtcError('USAGE', `unknown system ${JSON.stringify(systemName)} ("htc annex systems" lists them)`);
+      const host = options.loginHost ?? system.loginHost;
+      if (host === undefined) throw new HtcError('USAGE', `${system.name} has no login node to log in to`);
+      const loginName = options.loginName ?? system.loginName;
+      const session = new SshSession(
+        {
+          host,
+          ...(loginName === undefined ? {} : { loginName }),
+          ...(system.loginPort === undefined ? {} : { port: system.loginPort }),
+          ...(options.identityFile === undefined ? {} : { identityFile: options.identityFile }),
+          ...(options.knownHosts === undefined ? {} : { knownHostsFile: options.knownHosts }),
+        },
+        join(apDirectory(options.dir), 'ssh'),
+      );
+      // In a terminal the login may prompt (password, second factor); without one it must not.
+      await session.open({ persistSeconds: options.persist * 60, interactive: process.stdin.isTTY === true });
+      const out = createOutput({ json: options.json, stdout: ctx.stdout });
+      if (options.json) out.record({ system: system.name, login: session.describe(), controlPath: session.controlPath, persistMinutes: options.persist });
+      else ctx.stdout.write(`Logged in to ${session.describe()} (${system.name}); annex commands reuse this connection while it is used, for ${options.persist} min after.\n`);
+    });
+};
+
 export const registerAnnex: Register = (parent, ctx) => {
-  registerNoun(parent, ctx, { name: 'annex', description: 'annexes: pilots on resources you hold that run your jobs', verbs: [registerCreate, registerAdd, registerStatus, registerShutdown, registerSystems] });
+  registerNoun(parent, ctx, { name: 'annex', description: 'annexes: pilots on resources you hold that run your jobs', verbs: [registerCreate, registerAdd, registerStatus, registerShutdown, registerSystems, registerLogin] });
 };
