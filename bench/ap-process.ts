@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { ApClient } from '../src/client/index.ts';
+import { HtcError } from '../src/errors.ts';
 
 export const BIN = fileURLToPath(new URL('../bin/htc.js', import.meta.url));
 
@@ -64,6 +65,24 @@ export async function quiet(pid: number, quietMs = 600, maxMs = 60_000, since?: 
 export const mib = (kib: number): string => `${(kib / 1024).toFixed(1)} MiB`;
 
 /** A real AP in a child process, and a client of it. */
+/**
+ * Waits until a cluster has left the AP's queue (every job finished and moved
+ * to history): the AP answers NOT_FOUND for it. `cheap`, when given, is asked
+ * first on every poll, so a big queue is listed only once it may be done.
+ */
+export async function clusterGone(client: ApClient, clusterId: number, pollMs: number, cheap?: () => Promise<boolean>): Promise<void> {
+  for (;;) {
+    await sleep(pollMs);
+    if (cheap !== undefined && !(await cheap())) continue;
+    try {
+      if ((await client.list({ ids: [String(clusterId)] })).jobs.length === 0) return;
+    } catch (error) {
+      if (error instanceof HtcError && error.code === 'NOT_FOUND') return;
+      throw error;
+    }
+  }
+}
+
 export class ApProcess {
   private exited = false;
 

@@ -24,10 +24,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { HtcError } from '../src/errors.ts';
 import { launchLocalPilots, launchRecords, reapLocalPilots } from '../src/annex/local-system.ts';
 import { factoryOf } from './ap.bench.ts';
-import { ApProcess, BIN, sleep } from './ap-process.ts';
+import { ApProcess, BIN, clusterGone } from './ap-process.ts';
 import type { BenchResult } from './run.ts';
 
 interface Case {
@@ -63,18 +62,10 @@ async function throughAnnex(c: Case, work: string, started: Set<ApProcess>): Pro
     // Done when the cluster has left the queue. The status counts are cheap to ask for
     // (a list of thousands of jobs 20 times a second would load the AP being measured);
     // the one running job left is the annex request's record.
-    for (;;) {
-      await sleep(50);
+    await clusterGone(ap.client, clusterId, 50, async () => {
       const { jobs: counts } = await ap.client.status();
-      if (counts.idle === 0 && counts.running <= 1 && counts.held === 0) {
-        try {
-          if ((await ap.client.list({ ids: [String(clusterId)] })).jobs.length === 0) break;
-        } catch (error) {
-          if (error instanceof HtcError && error.code === 'NOT_FOUND') break;
-          throw error;
-        }
-      }
-    }
+      return counts.idle === 0 && counts.running <= 1 && counts.held === 0;
+    });
     const makespan = (performance.now() - t0) / 1000;
     await ap.client.shutdownAnnex(c.label);
     for (const record of launchRecords(c.label, scratch)) await reapLocalPilots(record, 30_000, scratch);

@@ -14,10 +14,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HtcError } from '../src/errors.ts';
 import { launchLocalPilots, launchRecords, reapLocalPilots } from '../src/annex/local-system.ts';
 import { factoryOf } from './ap.bench.ts';
-import { ApProcess, BIN, sleep } from './ap-process.ts';
+import { ApProcess, BIN, clusterGone } from './ap-process.ts';
 import { profileFlags } from './local-makespan.bench.ts';
 import type { BenchResult } from './run.ts';
 
@@ -55,15 +54,7 @@ export async function run(): Promise<BenchResult> {
         { annexName: name, requestId: annex.requestId, nodes: 1, cpus: 1, memoryMb: null, lifetimeSeconds: 600, idleSeconds: 60, url: annex.url, fingerprint: annex.fingerprint, token: annex.token, htcBin: BIN, nodeFlags: profileFlags('pilot') },
         scratch,
       );
-      for (;;) {
-        await sleep(20);
-        try {
-          if ((await ap.client.list({ ids: [String(clusterId)] })).jobs.length === 0) break;
-        } catch (error) {
-          if (error instanceof HtcError && error.code === 'NOT_FOUND') break;
-          throw error;
-        }
-      }
+      await clusterGone(ap.client, clusterId, 20);
       const ranAt = Number(readFileSync(out, 'utf8').trim());
       rounds.push(ranAt - t0);
       await ap.client.shutdownAnnex(name);

@@ -20,6 +20,7 @@ import Database from 'better-sqlite3';
 import { WebSocket } from 'ws';
 import { createPinnedAgent } from '../src/auth/pin.ts';
 import { ApClient } from '../src/client/index.ts';
+import { isAlive } from '../src/processes.ts';
 import { PILOT_PROTOCOL_VERSION, frameText, parseApMessage, type ApMessage } from '../src/protocol/pilot.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -61,16 +62,6 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false, time
     if (v !== undefined && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(200);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
   }
 }
 
@@ -195,7 +186,7 @@ describe('a local annex', () => {
     const shut = JSON.parse(ok(s, ['annex', 'shutdown', 'nightly', '--json'])) as { pilotsTold: number; killed: number };
     assert.equal(shut.pilotsTold, 2);
     assert.equal(shut.killed, 0, 'the pilots ended on their own');
-    for (const pid of pids) assert.ok(!alive(pid), `pilot ${pid} has ended`);
+    for (const pid of pids) assert.ok(!isAlive(pid), `pilot ${pid} has ended`);
     assert.deepEqual(readdirSync(join(s.scratch, readdirSync(s.scratch)[0]!)), [], 'no pilot directory is left');
     const annexHistory = history(s).filter((a) => a.JobUniverse === 12);
     assert.equal(annexHistory.length, 1, 'the annex request is in history');
@@ -257,7 +248,7 @@ describe('a local annex', () => {
     ok(s, ['job', 'submit', 'long.sub', '--annex-name', 'short']);
     const { pids } = createAnnex(s, 'short', ['--cpus', '1', '--idle-time', '5', '--lifetime', '5']);
     await waitFor('the job to run', () => jobs(s).find((a) => a.ClusterId === 1)?.JobStatus === 2);
-    await waitFor('the pilot to end', () => !alive(pids[0]!), 30_000);
+    await waitFor('the pilot to end', () => !isAlive(pids[0]!), 30_000);
     const job = jobs(s).find((a) => a.ClusterId === 1)!;
     assert.equal(job.JobStatus, 1, 'the job is idle again');
     assert.equal(job.NumJobStarts, 1);
@@ -292,7 +283,7 @@ describe('a local annex', () => {
     assert.equal(unconfirmed.status, 2);
     assert.match(unconfirmed.stderr, /This will request 1 node for 1 hour for an annex named lazy from the queue local on the system local\. annex create asks for confirmation: run it in a terminal, or add --yes/);
     const { pids } = createAnnex(s, 'lazy', ['--allow-empty', '--cpus', '1', '--idle-time', '2', '--lifetime', '600']);
-    await waitFor('the idle pilot to end', () => !alive(pids[0]!), 30_000);
+    await waitFor('the idle pilot to end', () => !isAlive(pids[0]!), 30_000);
     await waitFor('its directory to go', () => readdirSync(join(s.scratch, readdirSync(s.scratch)[0]!)).filter((e) => e.startsWith('pilot-')).length === 0);
     ok(s, ['ap', 'stop']);
   });
@@ -426,7 +417,7 @@ describe('faults', () => {
     await waitFor('both jobs to run', () => jobs(s).filter((a) => a.ClusterId === 1 && a.JobStatus === 2).length === 2);
     const access = JSON.parse(readFileSync(join(s.ap, 'access.json'), 'utf8')) as { pid: number };
     process.kill(access.pid, 'SIGKILL');
-    await waitFor('the AP to be gone', () => !alive(access.pid));
+    await waitFor('the AP to be gone', () => !isAlive(access.pid));
     const restart = spawn(process.execPath, [bin, 'ap', 'start'], { cwd: s.dir, env: s.env, stdio: 'ignore' });
     await new Promise((r) => restart.once('exit', r));
     await waitFor('both jobs to complete', () => completedOf(s, 1).length === 2, 90_000);

@@ -13,7 +13,7 @@
  * 0006): a power cut may lose the last of them, which runs those jobs again;
  * kill -9 of the AP loses nothing.
  */
-import { parseExpression, printClassAd, printString, type ClassAd } from '../classad/index.ts';
+import { parseExpression, printClassAd, printReal, printString, type ClassAd } from '../classad/index.ts';
 import {
   HoldReasonCode, complete, evict, hold, leaveInQueue, start, toProcChange, type ExitOutcome, type JobSnapshot, type TransitionResult,
 } from '../core/index.ts';
@@ -56,18 +56,13 @@ export interface ClaimHolder {
   readonly owner: string;
 }
 
-function realText(n: number): string {
-  const s = String(Math.round(n * 1000) / 1000);
-  return s.includes('.') || s.includes('e') ? s : `${s}.0`;
-}
-
 /** What the pilot measured, as the attributes HTCondor keeps (MemoryUsage MiB, ResidentSetSize KiB). */
 function usageAttributes(usage: RunUsage | null): Record<string, string> {
   if (usage === null) return {};
   return {
     MemoryUsage: String(Math.ceil(usage.memoryPeakMb)),
     ResidentSetSize: String(Math.ceil(usage.memoryPeakMb * 1024)),
-    LastRunWallSeconds: realText(usage.wallSeconds),
+    LastRunWallSeconds: printReal(Math.round(usage.wallSeconds * 1000) / 1000),
   };
 }
 
