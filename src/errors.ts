@@ -51,6 +51,10 @@ export const ERROR_CODES = {
   SSH_FAILED: { category: 'failure', http: 502 },
   /** The shared ssh connection is gone: the user logs in again. */
   SSH_DISCONNECTED: { category: 'failure', http: 503 },
+  /** The back-end on the login node could not submit the pilots (the message says why, in words and SLURM's). */
+  ANNEX_BACKEND_FAILED: { category: 'failure', http: 502 },
+  /** The self-contained pilot executable could not be built (bundling, Node's single-executable steps, or the cache). */
+  PILOT_BUILD_FAILED: { category: 'failure', http: 500 },
   /** A pilot moved files for a claim the AP does not hold (yet: it may have just restarted). */
   CLAIM_NOT_ACTIVE: { category: 'failure', http: 410 },
   INTERNAL: { category: 'failure', http: 500 },

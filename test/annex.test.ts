@@ -193,9 +193,14 @@ describe('a local annex', () => {
     assert.equal(annexHistory[0]!.hpc_annex_name, 'nightly');
     assert.equal(annexHistory[0]!.hpc_annex_system, 'local');
     assert.equal(typeof annexHistory[0]!.hpc_annex_start_time, 'number');
-    const gone = htc(s, ['annex', 'status', 'nightly']);
+    // For an hour after, status still shows the request, retired, and why.
+    const retired = JSON.parse(ok(s, ['annex', 'status', 'nightly', '--json'])) as { slots: unknown[]; requests: { state: string; endReason: string }[] }[];
+    assert.equal(retired[0]!.slots.length, 0);
+    assert.equal(retired[0]!.requests[0]!.state, 'retired');
+    assert.match(retired[0]!.requests[0]!.endReason, /shut down by/);
+    const gone = htc(s, ['annex', 'status', 'never-made']);
     assert.equal(gone.status, 2);
-    assert.match(gone.stderr, /there is no annex named nightly/);
+    assert.match(gone.stderr, /there is no annex named never-made/);
     ok(s, ['ap', 'stop']);
   });
 

@@ -20,6 +20,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { HtcError } from '../errors.ts';
 
 /**
@@ -148,6 +150,39 @@ export class SshSession {
       throw new HtcError('SSH_DISCONNECTED', `the connection to ${this.describe()} dropped while running ${argv[0]}; log in again with "htc annex login"`);
     }
     return { status: r.status ?? 255, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /**
+   * Runs a remote program with `source` streamed to its standard input (a
+   * large file: the pilot executable), calling `onBytes` as it goes so the
+   * caller can show progress.
+   */
+  async send(argv: readonly string[], source: Readable, onBytes?: (sent: number) => void): Promise<RemoteResult> {
+    this.requireOpen();
+    const child = spawn('ssh', [...this.baseOptions(), '-o', 'BatchMode=yes', '-o', 'ControlMaster=no', this.target.host, '--', shellCommand(argv)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    let sent = 0;
+    const counted = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        sent += chunk.length;
+        onBytes?.(sent);
+        done(null, chunk);
+      },
+    });
+    const exited = new Promise<number>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code) => resolve(code ?? 255));
+    });
+    // A remote side that ends early closes the pipe: its exit status tells why, not EPIPE.
+    await pipeline(source, counted, child.stdin).catch(() => undefined);
+    const status = await exited;
+    if (status === 255 && !this.isOpen()) {
+      throw new HtcError('SSH_DISCONNECTED', `the connection to ${this.describe()} dropped while running ${argv[0]}; log in again with "htc annex login"`);
+    }
+    return { status, stdout, stderr };
   }
 
   /** Copies a local file to a remote path over the master connection (scp, no new login). */

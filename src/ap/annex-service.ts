@@ -15,13 +15,16 @@ import { randomUUID } from 'node:crypto';
 import { parseClassAd, printClassAd, type ClassAd } from '../classad/index.ts';
 import type { TokenIssuer } from '../auth/index.ts';
 import { HtcError } from '../errors.ts';
-import type { AnnexCreateRequest, AnnexCreateResponse, AnnexRequestStatus, AnnexShutdownResponse, AnnexStatus } from '../protocol/annex.ts';
+import type { AnnexCreateRequest, AnnexCreateResponse, AnnexLaunch, AnnexRequestStatus, AnnexShutdownResponse, AnnexStatus, AnnexWithdrawal } from '../protocol/annex.ts';
 import { JobStatus, type JobQueue, type ProcChange } from '../store/index.ts';
 import type { Caller, JobService } from './job-service.ts';
 import type { PilotIdentity, Scheduler } from './scheduler.ts';
 
 /** How long past its lifetime a request waits for its last pilot before it is ended anyway (HTCondor's batch margin). */
 const END_MARGIN_SECONDS = 300;
+
+/** How long an ended request still shows in `annex status` (as retired). */
+const RETIRED_SHOWN_SECONDS = 3600;
 
 interface RequestRecord {
   readonly clusterId: number;
@@ -154,19 +157,22 @@ export class AnnexService {
         entry = { name: annex, owner: r.owner, requests: [], slots: [], jobs: this.jobCounts(r.owner, annex) };
         byName.set(`${r.owner}/${annex}`, entry);
       }
-      const started = num(r.ad, 'hpc_annex_start_time');
-      entry.requests.push({
-        requestId: str(r.ad, 'hpc_annex_request_id'),
-        clusterId: r.clusterId,
-        system: str(r.ad, 'hpc_annex_system'),
-        queue: str(r.ad, 'hpc_annex_queue'),
-        nodes: num(r.ad, 'hpc_annex_nodes') ?? 1,
-        cpus: num(r.ad, 'hpc_annex_cpus'),
-        lifetimeSeconds: num(r.ad, 'hpc_annex_lifetime') ?? 0,
-        submittedAt: r.submittedAt,
-        startedAt: started,
-        state: r.status === JobStatus.Running ? 'running' : 'requested',
-      });
+      entry.requests.push(this.describeRequest(r));
+    }
+    // Requests that ended lately (HTCondor keeps them about an hour): retired, from history.
+    const now = this.clock();
+    for (const h of this.queue.history(caller.isAdministrator ? {} : { owner: caller.user }, 2000)) {
+      if (h.completedAt < now - RETIRED_SHOWN_SECONDS || !h.ad.includes('hpc_annex_name')) continue;
+      const ad = parseClassAd(h.ad);
+      const annex = str(ad, 'hpc_annex_name');
+      if (num(ad, 'JobUniverse') !== 12 || annex === '' || (name !== undefined && annex !== name)) continue;
+      const key = `${h.owner}/${annex}`;
+      let entry = byName.get(key);
+      if (entry === undefined) {
+        entry = { name: annex, owner: h.owner, requests: [], slots: [], jobs: this.jobCounts(h.owner, annex) };
+        byName.set(key, entry);
+      }
+      entry.requests.push(this.describeRequest({ clusterId: h.id.clusterId, owner: h.owner, status: h.status, ad, submittedAt: num(ad, 'QDate') ?? 0 }, h.completedAt));
     }
     const out: AnnexStatus[] = [];
     for (const entry of byName.values()) {
@@ -177,6 +183,61 @@ export class AnnexService {
     }
     if (name !== undefined && out.length === 0) throw new HtcError('NOT_FOUND', `there is no annex named ${name}`);
     return out;
+  }
+
+  private describeRequest(r: RequestRecord, endedAt: number | null = null): AnnexRequestStatus {
+    const optional = (attr: string): string | null => (str(r.ad, attr) === '' ? null : str(r.ad, attr));
+    return {
+      requestId: str(r.ad, 'hpc_annex_request_id'),
+      clusterId: r.clusterId,
+      system: str(r.ad, 'hpc_annex_system'),
+      queue: str(r.ad, 'hpc_annex_queue'),
+      nodes: num(r.ad, 'hpc_annex_nodes') ?? 1,
+      cpus: num(r.ad, 'hpc_annex_cpus'),
+      lifetimeSeconds: num(r.ad, 'hpc_annex_lifetime') ?? 0,
+      submittedAt: r.submittedAt,
+      startedAt: num(r.ad, 'hpc_annex_start_time'),
+      state: endedAt !== null ? 'retired' : r.status === JobStatus.Running ? 'running' : 'requested',
+      login: optional('hpc_annex_login'),
+      jobId: optional('hpc_annex_JOB_ID'),
+      pilotDir: optional('hpc_annex_PILOT_DIR'),
+      endReason: optional('hpc_annex_end_reason') ?? optional('RemoveReason'),
+      endedAt,
+    };
+  }
+
+  /** The caller's live request `requestId` of annex `name`, or NOT_FOUND. */
+  private ownRequest(caller: Caller, name: string, requestId: string): RequestRecord {
+    const record = this.requests(name).find((r) => str(r.ad, 'hpc_annex_request_id') === requestId && (r.owner === caller.user || caller.isAdministrator));
+    if (record === undefined) throw new HtcError('NOT_FOUND', `annex ${name} has no open request ${requestId}`);
+    return record;
+  }
+
+  /** The back-end submitted the request's pilots: where they are goes on the request record. */
+  recordLaunch(caller: Caller, launch: AnnexLaunch): AnnexRequestStatus {
+    const record = this.ownRequest(caller, launch.name, launch.requestId);
+    const set: Record<string, string> = {
+      hpc_annex_login: JSON.stringify(launch.login),
+      hpc_annex_JOB_ID: JSON.stringify(launch.jobId),
+      hpc_annex_PILOT_DIR: JSON.stringify(launch.pilotDir),
+      ...(launch.backendPid === null ? {} : { hpc_annex_PID: JSON.stringify(launch.backendPid) }),
+    };
+    const now = this.clock();
+    const applied = this.queue.changeProcs(
+      [{ id: { clusterId: record.clusterId, procId: 0 }, expectStatus: record.status as ProcChange['expectStatus'], status: record.status as ProcChange['status'], set, event: { kind: 'edited', data: JSON.stringify({ attribute: 'hpc_annex_JOB_ID', expression: set.hpc_annex_JOB_ID, by: caller.user }) } }],
+      now,
+    );
+    if (applied.length === 0) throw new HtcError('CONFLICT', `annex ${launch.name} request ${launch.requestId} changed meanwhile; try again`);
+    return this.describeRequest(this.ownRequest(caller, launch.name, launch.requestId));
+  }
+
+  /** Ends one request (its batch job was refused, or is gone), revoking its token; the reason stays in history. */
+  async withdraw(caller: Caller, withdrawal: AnnexWithdrawal): Promise<AnnexRequestStatus> {
+    const record = this.ownRequest(caller, withdrawal.name, withdrawal.requestId);
+    const tokenId = str(record.ad, 'hpc_annex_token_id');
+    if (tokenId !== '') await this.tokens.revoke(tokenId).catch(() => undefined);
+    this.end([record], withdrawal.reason, JobStatus.Removed);
+    return { ...this.describeRequest(record, this.clock()), endReason: withdrawal.reason };
   }
 
   private jobCounts(owner: string, annex: string): { idle: number; running: number; held: number } {
@@ -212,8 +273,10 @@ export class AnnexService {
         }
       }
     }
-    const ended = this.end(records, `annex ${name} was shut down by ${caller.user}`);
-    return { name, pilotsTold: told, requestsEnded: ended };
+    const reason = `annex ${name} was shut down by ${caller.user}`;
+    const ended = this.end(records, reason);
+    const now = this.clock();
+    return { name, pilotsTold: told, requestsEnded: ended, requests: records.map((r) => ({ ...this.describeRequest(r, now), endReason: reason })) };
   }
 
   /** Requests past their lifetime (plus the margin) with no pilot left are ended. */
@@ -235,14 +298,14 @@ export class AnnexService {
     }
   }
 
-  private end(records: readonly RequestRecord[], reason: string): number {
+  private end(records: readonly RequestRecord[], reason: string, status: typeof JobStatus.Completed | typeof JobStatus.Removed = JobStatus.Completed): number {
     const now = this.clock();
     const changes: ProcChange[] = records.map((r) => ({
       id: { clusterId: r.clusterId, procId: 0 },
       expectStatus: r.status as ProcChange['expectStatus'],
-      status: JobStatus.Completed,
-      set: { CompletionDate: String(now), hpc_annex_end_reason: JSON.stringify(reason) },
-      event: { kind: 'terminated', data: JSON.stringify({ exit: { normal: true, returnValue: 0 }, runRemoteUsage: { user: 0, sys: 0 }, runLocalUsage: { user: 0, sys: 0 }, totalRemoteUsage: { user: 0, sys: 0 }, totalLocalUsage: { user: 0, sys: 0 }, bytesSent: 0, bytesReceived: 0, totalBytesSent: 0, totalBytesReceived: 0, endedAt: now }) },
+      status,
+      set: { CompletionDate: String(now), hpc_annex_end_reason: JSON.stringify(reason), ...(status === JobStatus.Removed ? { RemoveReason: JSON.stringify(reason) } : {}) },
+      event: status === JobStatus.Removed ? { kind: 'aborted', data: JSON.stringify({ reason }) } : { kind: 'terminated', data: JSON.stringify({ exit: { normal: true, returnValue: 0 }, runRemoteUsage: { user: 0, sys: 0 }, runLocalUsage: { user: 0, sys: 0 }, totalRemoteUsage: { user: 0, sys: 0 }, totalLocalUsage: { user: 0, sys: 0 }, bytesSent: 0, bytesReceived: 0, totalBytesSent: 0, totalBytesReceived: 0, endedAt: now }) },
     }));
     const applied = this.queue.changeProcs(changes, now);
     this.jobs.retire(applied.map((c) => c.id));

@@ -17,7 +17,7 @@ import { createChallenge, hasScope, isScope, parseIdentity, verifyChallenge, typ
 import { readJobFile } from './job-files.ts';
 import type { AnnexService } from './annex-service.ts';
 import type { Caller, JobService } from './job-service.ts';
-import { checkAnnexName, parseAnnexCreateRequest } from '../protocol/annex.ts';
+import { checkAnnexName, parseAnnexCreateRequest, parseAnnexLaunch, parseAnnexWithdrawal } from '../protocol/annex.ts';
 
 /** How long a local session lasts; the CLI authenticates once per command. */
 const SESSION_SECONDS = 600;
@@ -96,6 +96,8 @@ export class HttpApi {
       ['POST /annexes/create', write((caller, body) => this.annexes().create(caller, parseAnnexCreateRequest(body)))],
       ['GET /annexes', read((caller, _body, query) => this.annexes().status(caller, query.get('name') ?? undefined))],
       ['POST /annexes/shutdown', write((caller, body) => this.annexes().shutdown(caller, checkAnnexName(asObject(body, 'annex shutdown').name)))],
+      ['POST /annexes/launched', write((caller, body) => this.annexes().recordLaunch(caller, parseAnnexLaunch(body)))],
+      ['POST /annexes/withdraw', write((caller, body) => this.annexes().withdraw(caller, parseAnnexWithdrawal(body)))],
       ['POST /tokens/create', { scope: 'WRITE', handle: (caller, body, _query, scopes) => this.createToken(caller, body, scopes ?? []) }],
       ['GET /tokens', { scope: 'READ', handle: (caller) => this.ownerOnly(caller, 'list tokens', () => ctx.tokens.list()) }],
       ['POST /tokens/revoke', { scope: 'READ', handle: (caller, body) => this.revokeToken(caller, body) }],

@@ -15,7 +15,7 @@ import { answerChallenge } from '../auth/index.ts';
 import { createPinnedAgent } from '../auth/pin.ts';
 import { HtcError } from '../errors.ts';
 import { ACCESS_FILE, type AccessFile } from '../protocol/access-file.ts';
-import type { AnnexCreateRequest, AnnexCreateResponse, AnnexShutdownResponse, AnnexStatus } from '../protocol/annex.ts';
+import type { AnnexCreateRequest, AnnexCreateResponse, AnnexLaunch, AnnexRequestStatus, AnnexShutdownResponse, AnnexStatus, AnnexWithdrawal } from '../protocol/annex.ts';
 import {
   type JobResources,
   API_PREFIX, errorFromBody,
@@ -210,5 +210,15 @@ export class ApClient {
 
   shutdownAnnex(name: string): Promise<AnnexShutdownResponse> {
     return this.call('POST', '/annexes/shutdown', { name });
+  }
+
+  /** Records where a request's pilots were submitted (its SLURM job, its pilot directory). */
+  recordAnnexLaunch(launch: AnnexLaunch): Promise<AnnexRequestStatus> {
+    return this.call('POST', '/annexes/launched', launch);
+  }
+
+  /** Ends one request that never started or whose batch job is gone, with the reason. */
+  withdrawAnnexRequest(withdrawal: AnnexWithdrawal): Promise<AnnexRequestStatus> {
+    return this.call('POST', '/annexes/withdraw', withdrawal);
   }
 }

@@ -50,7 +50,18 @@ export interface AnnexRequestStatus {
   readonly submittedAt: number;
   /** When its first pilot attached, or null. */
   readonly startedAt: number | null;
-  readonly state: 'requested' | 'running' | 'ended';
+  /**
+   * requested: no pilot attached yet (on SLURM: the batch job is queued);
+   * running: a pilot attached; retired: ended (shown for an hour after).
+   */
+  readonly state: 'requested' | 'running' | 'retired';
+  /** Where it was submitted (SLURM systems): the login, the batch job, the pilot directory. */
+  readonly login: string | null;
+  readonly jobId: string | null;
+  readonly pilotDir: string | null;
+  /** Why a retired request ended. */
+  readonly endReason: string | null;
+  readonly endedAt: number | null;
 }
 
 export interface AnnexSlotStatus {
@@ -76,6 +87,26 @@ export interface AnnexShutdownResponse {
   readonly name: string;
   readonly pilotsTold: number;
   readonly requestsEnded: number;
+  /** The requests ended, with where their batch jobs are, for the front-end to cancel them. */
+  readonly requests: readonly AnnexRequestStatus[];
+}
+
+/** What the back-end reported for a request on a SLURM system, recorded on the request. */
+export interface AnnexLaunch {
+  readonly name: string;
+  readonly requestId: string;
+  /** user@host:port of the login node. */
+  readonly login: string;
+  readonly jobId: string;
+  readonly pilotDir: string;
+  readonly backendPid: string | null;
+}
+
+/** A request that never started (its batch job was refused) or whose batch job is gone: ended with a reason. */
+export interface AnnexWithdrawal {
+  readonly name: string;
+  readonly requestId: string;
+  readonly reason: string;
 }
 
 function positiveInt(o: Record<string, unknown>, key: string, min: number): number {
@@ -115,4 +146,31 @@ export function parseAnnexCreateRequest(body: unknown): AnnexCreateRequest {
     add: o.add === true,
     allowEmpty: o.allowEmpty === true,
   };
+}
+
+function boundedText(o: Record<string, unknown>, key: string, what: string, max: number): string {
+  const v = o[key];
+  if (typeof v !== 'string' || v === '' || v.length > max || v.includes('\n')) throw new HtcError('BAD_REQUEST', `${what}: "${key}" must be a one-line string of at most ${max} characters`);
+  return v;
+}
+
+export function parseAnnexLaunch(body: unknown): AnnexLaunch {
+  const o = asObject(body, 'annex launch');
+  const jobId = boundedText(o, 'jobId', 'annex launch', 40);
+  if (!/^[0-9_]+$/.test(jobId)) throw new HtcError('BAD_REQUEST', `annex launch: "jobId" ${JSON.stringify(jobId)} is not a SLURM job id`);
+  return {
+    name: checkAnnexName(o.name),
+    requestId: boundedText(o, 'requestId', 'annex launch', 64),
+    login: boundedText(o, 'login', 'annex launch', 300),
+    jobId,
+    pilotDir: boundedText(o, 'pilotDir', 'annex launch', 4096),
+    backendPid: o.backendPid === null || o.backendPid === undefined ? null : boundedText(o, 'backendPid', 'annex launch', 20),
+  };
+}
+
+export function parseAnnexWithdrawal(body: unknown): AnnexWithdrawal {
+  const o = asObject(body, 'annex withdraw');
+  const reason = o.reason;
+  if (typeof reason !== 'string' || reason === '' || reason.length > 4000) throw new HtcError('BAD_REQUEST', 'annex withdraw: "reason" must be a string of at most 4000 characters');
+  return { name: checkAnnexName(o.name), requestId: boundedText(o, 'requestId', 'annex withdraw', 64), reason };
 }

@@ -8,14 +8,12 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
-import { launchLocalPilots, launchRecords, livePilots, reapLocalPilots } from '../../../annex/local-system.ts';
+import { launchLocalPilots, launchRecords, livePilots, localScratch, reapLocalPilots } from '../../../annex/local-system.ts';
+import { createOnSlurm, dryRun, finishSlurmShutdown, loginTarget, prepareSlurmShutdown, sessionFor, slurmStatus, withLoginOptions, type LoginOptions, type SlurmCreate, type SlurmView } from './slurm-annex.ts';
 import { catalogRows, findSystem, loadCatalog } from '../../../annex/catalog.ts';
-import { SshSession } from '../../../annex/ssh-session.ts';
-import { apDirectory } from '../../../protocol/access-file.ts';
-import { join } from 'node:path';
 import { planRequest } from '../../../annex/systems.ts';
 import { HtcError } from '../../../errors.ts';
-import type { AnnexStatus } from '../../../protocol/annex.ts';
+import type { AnnexRequestStatus, AnnexStatus } from '../../../protocol/annex.ts';
 import { withClient, withDirOption } from '../../ap-options.ts';
 import { registerNoun, type CliContext, type Register } from '../../command.ts';
 import { createOutput, withJsonOption } from '../../output.ts';
@@ -30,7 +28,7 @@ function wholeNumber(flag: string, min: number): (text: string) => number {
   };
 }
 
-interface RequestOptions {
+interface RequestOptions extends LoginOptions {
   yes: boolean;
   allowEmpty: boolean;
   nodes: number;
@@ -42,12 +40,13 @@ interface RequestOptions {
   lifetime: number;
   idleTime: number;
   test: boolean;
+  dryRun: boolean;
   json: boolean;
   dir?: string;
 }
 
 function withRequestOptions(command: Command): Command {
-  return command
+  return withLoginOptions(command)
     .argument('<name>', 'the annex name (your jobs target it with --annex-name)')
     .argument('<queue@system>', 'where: a queue of a system (htc annex systems)')
     .option('--nodes <n>', 'pilots (one per node)', wholeNumber('--nodes', 1), 1)
@@ -59,6 +58,7 @@ function withRequestOptions(command: Command): Command {
     .option('--lifetime <seconds>', 'how long the pilots live', wholeNumber('--lifetime', 1), 3600)
     .option('--idle-time <seconds>', 'a pilot unclaimed this long ends', wholeNumber('--idle-time', 1), 300)
     .option('--test', 'only validate the request: print nothing, exit 0 when valid', false)
+    .option('--dry-run', 'show every step and the batch script, without logging in or requesting anything', false)
     .option('--yes', 'do not ask for confirmation', false);
 }
 
@@ -76,14 +76,37 @@ async function request(add: boolean, name: string, target: string, options: Requ
   }
   const { system, queue } = planned;
   if (options.test) return;
-  if (system.name !== 'local') {
-    throw new HtcError('USAGE', `Error while trying to run annex ${verb}: the request is valid, but annexes on ${system.name} need the SSH and SLURM front-end, which is not built yet (only local@local starts pilots); --test validates requests for every system`);
+  const failed = (error: unknown): unknown => (error instanceof HtcError && !error.message.startsWith('Error while') ? new HtcError(error.code, `Error while trying to run annex ${verb}: ${error.message}`) : error);
+  if (system.batchSystem === 'slurm') {
+    const slurm: SlurmCreate = { add, annexName: name, system, request: planned.request, allowEmpty: options.allowEmpty, login: options, dir: options.dir };
+    if (options.dryRun) {
+      ctx.stdout.write(`${dryRun(slurm)}`);
+      return;
+    }
+    if (!options.yes) await confirm(summaryOf(name, options, queue.name, system.name), verb);
+    let created;
+    try {
+      created = await withClient(options.dir, (c) => createOnSlurm(slurm, c, process.stderr));
+    } catch (error) {
+      throw failed(error);
+    }
+    const out = createOutput({ json: options.json, stdout: ctx.stdout });
+    if (options.json) {
+      out.record({ name, system: system.name, queue: queue.name, nodes: options.nodes, ...created });
+    } else {
+      ctx.stdout.write(`Annex ${name}: SLURM job ${created.jobId} submitted to ${queue.name}@${system.name} for ${options.nodes} node${options.nodes === 1 ? '' : 's'} (request ${created.requestId}).\n`);
+      ctx.stdout.write(`Its pilots attach when SLURM starts it; "htc annex status ${name}" shows it, and jobs submitted with --annex-name ${name} run there.\n`);
+    }
+    return;
   }
-  const hours = options.lifetime / 3600;
-  const summary =
-    `This will request ${options.nodes} node${options.nodes === 1 ? '' : 's'} for ${Number.isInteger(hours) ? hours : hours.toFixed(2)} hour${hours === 1 ? '' : 's'} ` +
-    `for an annex named ${name} from the queue ${queue.name} on the system ${system.name}.`;
-  if (!options.yes) await confirm(summary, verb);
+  if (system.batchSystem !== 'local') {
+    throw new HtcError('USAGE', `Error while trying to run annex ${verb}: the request is valid, but ${system.name} uses ${system.batchSystem}, which annexes cannot start yet; --test validates requests for every system`);
+  }
+  if (options.dryRun) {
+    ctx.stdout.write(`1. Start ${options.nodes} pilot process${options.nodes === 1 ? '' : 'es'} on this machine, in ${localScratch()}, with an annex token for ${name}.\n`);
+    return;
+  }
+  if (!options.yes) await confirm(summaryOf(name, options, queue.name, system.name), verb);
   const created = await withClient(options.dir, (c) =>
     c.createAnnex({
       name, system: system.name, queue: queue.name, nodes: options.nodes, cpus: options.cpus ?? null, memoryMb: options.mem_mb ?? null, gpus: planned.request.gpus,
@@ -98,9 +121,9 @@ async function request(add: boolean, name: string, target: string, options: Requ
     });
   } catch (error) {
     // No pilot will ever come for the request: end it, so the name is free to try again.
-    await withClient(options.dir, (c) => c.shutdownAnnex(name)).catch(() => undefined);
-    if (error instanceof HtcError) throw new HtcError(error.code, `Error while trying to run annex ${verb}: ${error.message}`);
-    throw error;
+    const reason = error instanceof HtcError ? error.message : String(error);
+    await withClient(options.dir, (c) => c.withdrawAnnexRequest({ name, requestId: created.requestId, reason })).catch(() => undefined);
+    throw failed(error);
   }
   const out = createOutput({ json: options.json, stdout: ctx.stdout });
   if (options.json) {
@@ -109,6 +132,14 @@ async function request(add: boolean, name: string, target: string, options: Requ
     ctx.stdout.write(`Annex ${name}: ${options.nodes} pilot${options.nodes === 1 ? '' : 's'} started on ${queue.name}@${system.name} (request ${created.requestId}).\n`);
     ctx.stdout.write(`Jobs submitted with --annex-name ${name} run there; "htc annex status ${name}" shows it.\n`);
   }
+}
+
+function summaryOf(name: string, options: RequestOptions, queue: string, system: string): string {
+  const hours = options.lifetime / 3600;
+  return (
+    `This will request ${options.nodes} node${options.nodes === 1 ? '' : 's'} for ${Number.isInteger(hours) ? hours : hours.toFixed(2)} hour${hours === 1 ? '' : 's'} ` +
+    `for an annex named ${name} from the queue ${queue} on the system ${system}.`
+  );
 }
 
 /**
@@ -140,36 +171,60 @@ const registerAdd: Register = (parent, ctx) => {
     .action((name: string, target: string, options: RequestOptions) => request(true, name, target, { ...options, allowEmpty: true }, ctx));
 };
 
-function describe(a: AnnexStatus): Record<string, unknown> {
+const age = (seconds: number): string => (seconds < 120 ? `${Math.round(seconds)} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`);
+
+/** One annex in words: its requests by state, its pilots, its jobs, and how old its requests are and how long they have left. */
+function describe(a: AnnexStatus, views: Map<string, SlurmView>, now: number): Record<string, unknown> {
   const cpus = a.slots.reduce((n, s) => n + s.cpus, 0);
   const busy = a.slots.reduce((n, s) => n + s.busyCpus, 0);
+  const open = a.requests.filter((r) => r.state !== 'retired');
+  const count = (state: AnnexRequestStatus['state']): number => a.requests.filter((r) => r.state === state).length;
+  const ages = open.map((r) => now - r.submittedAt);
+  const left = open.map((r) => (r.startedAt === null ? r.lifetimeSeconds : r.startedAt + r.lifetimeSeconds - now));
   return {
     annex: a.name,
     owner: a.owner,
-    requests: a.requests.map((r) => `${r.requestId.slice(0, 8)} ${r.queue}@${r.system} ${r.nodes} node(s) ${r.state}`).join('; '),
+    requests: `${count('requested')} pending, ${count('running')} active, ${count('retired')} retired`,
+    nodes: open.reduce((n, r) => n + r.nodes, 0),
     pilots: `${a.slots.length} attached, ${cpus} cpus, ${busy} busy`,
     jobs: `${a.jobs.idle} idle, ${a.jobs.running} running, ${a.jobs.held} held`,
+    ...(open.length === 0 ? {} : { oldest: age(Math.max(...ages)), youngest: age(Math.min(...ages)), 'time left': age(Math.max(0, Math.max(...left))) }),
+    ...Object.fromEntries(
+      a.requests.map((r) => {
+        const view = views.get(r.requestId);
+        const slurm = r.jobId === null ? '' : ` SLURM job ${r.jobId}${view === undefined ? '' : ` ${view.state}${view.reason === '' ? '' : ` (${view.reason})`}`}`;
+        const ended = r.state === 'retired' && r.endReason !== null ? `: ${r.endReason}` : '';
+        return [`request ${r.requestId.slice(0, 8)}`, `${r.queue}@${r.system} ${r.nodes} node(s) ${r.state === 'requested' ? 'pending' : r.state === 'running' ? 'active' : 'retired'}${slurm}${ended}`];
+      }),
+    ),
   };
 }
 
 const registerStatus: Register = (parent, ctx) => {
-  withDirOption(withJsonOption(parent.command('status').description('annexes: their requests, attached pilots, and jobs')))
+  withLoginOptions(withDirOption(withJsonOption(parent.command('status').description('annexes: their requests (pending, active, retired), attached pilots, and jobs'))))
     .argument('[name]', 'one annex (default: all of yours)')
-    .action(async (name: string | undefined, options: { json: boolean; dir?: string }) => {
-      const { annexes, apUrl } = await withClient(options.dir, async (c) => ({ annexes: await c.annexes(name), apUrl: c.access.url }));
+    .action(async (name: string | undefined, options: LoginOptions & { json: boolean; dir?: string }) => {
+      const { annexes, apUrl, views } = await withClient(options.dir, async (c) => {
+        let annexes = await c.annexes(name);
+        // SLURM's view where a login is open; records whose batch job is gone are settled.
+        const slurm = await slurmStatus(annexes, c, options, options.dir);
+        if (slurm.reconciled.length > 0) annexes = await c.annexes(name);
+        return { annexes, apUrl: c.access.url, views: slurm.views };
+      });
       // Local pilots that ended leave nothing behind: tidy the records of those all gone.
       for (const record of launchRecords(name, apUrl)) if (livePilots(record).length === 0) await reapLocalPilots(record, 0);
       const out = createOutput({ json: options.json, stdout: ctx.stdout });
       if (options.json) {
-        ctx.stdout.write(`${JSON.stringify(annexes)}\n`);
+        ctx.stdout.write(`${JSON.stringify(annexes.map((a) => ({ ...a, requests: a.requests.map((r) => ({ ...r, slurm: views.get(r.requestId) ?? null })) })))}\n`);
         return;
       }
       if (annexes.length === 0) {
         ctx.stdout.write('You have no annexes.\n');
         return;
       }
+      const now = Date.now() / 1000;
       for (const a of annexes) {
-        out.record(describe(a));
+        out.record(describe(a, views, now));
         if (a.slots.length > 0) {
           out.list(a.slots.map((s) => ({ SLOT: s.slotName, CPUS: s.cpus, BUSY: s.busyCpus, MEMORY_MB: s.memoryMb, ENDS: s.endTime === null ? '-' : new Date(s.endTime * 1000).toISOString(), STATE: s.accepting ? 'accepting' : 'draining' })));
         }
@@ -178,11 +233,17 @@ const registerStatus: Register = (parent, ctx) => {
 };
 
 const registerShutdown: Register = (parent, ctx) => {
-  withDirOption(withJsonOption(parent.command('shutdown').description('end an annex: its pilots vacate their jobs (back to the queue) and exit')))
+  withLoginOptions(withDirOption(withJsonOption(parent.command('shutdown').description('end an annex: its pilots vacate their jobs (back to the queue) and exit; its batch jobs are cancelled'))))
     .argument('<name>', 'the annex')
     .option('--wait <seconds>', 'how long pilots get to end before they are killed', wholeNumber('--wait', 0), 30)
-    .action(async (name: string, options: { json: boolean; dir?: string; wait: number }) => {
-      const { result, apUrl } = await withClient(options.dir, async (c) => ({ result: await c.shutdownAnnex(name), apUrl: c.access.url }));
+    .action(async (name: string, options: LoginOptions & { json: boolean; dir?: string; wait: number }) => {
+      const { result, apUrl, slurm } = await withClient(options.dir, async (c) => {
+        // Log in first (where batch jobs are): a login that fails changes nothing.
+        const sessions = await prepareSlurmShutdown(await c.annexes(name), options, options.dir);
+        const result = await c.shutdownAnnex(name);
+        const slurm = await finishSlurmShutdown(result.requests, name, sessions);
+        return { result, apUrl: c.access.url, slurm };
+      });
       let killed = 0;
       let leftDirs = 0;
       let jobsKilled = 0;
@@ -193,12 +254,14 @@ const registerShutdown: Register = (parent, ctx) => {
         jobsKilled += reaped.jobsKilled;
       }
       const out = createOutput({ json: options.json, stdout: ctx.stdout });
-      if (options.json) out.record({ ...result, killed, jobsKilled, leftoverDirsRemoved: leftDirs });
+      if (options.json) out.record({ name: result.name, pilotsTold: result.pilotsTold, requestsEnded: result.requestsEnded, killed, jobsKilled, leftoverDirsRemoved: leftDirs + slurm.dirsRemoved, slurmJobsCancelled: slurm.cancelled, left: slurm.left });
       else {
         ctx.stdout.write(`Annex ${name}: ${result.pilotsTold} pilot${result.pilotsTold === 1 ? '' : 's'} told to shut down; ${result.requestsEnded} request${result.requestsEnded === 1 ? '' : 's'} ended.\n`);
+        if (slurm.cancelled > 0) ctx.stdout.write(`${slurm.cancelled} SLURM job${slurm.cancelled === 1 ? '' : 's'} cancelled.\n`);
         if (killed > 0) ctx.stdout.write(`${killed} local pilot${killed === 1 ? '' : 's'} did not end within ${options.wait} s and were killed.\n`);
         if (jobsKilled > 0) ctx.stdout.write(`${jobsKilled} job process${jobsKilled === 1 ? '' : 'es'} left by pilots that died were killed.\n`);
       }
+      if (slurm.left.length > 0) throw new HtcError('SSH_FAILED', `annex ${name}: still there after the shutdown: ${slurm.left.join(', ')}`);
     });
 };
 
@@ -229,29 +292,13 @@ const registerSystems: Register = (parent, ctx) => {
 };
 
 const registerLogin: Register = (parent, ctx) => {
-  withDirOption(withJsonOption(parent.command('login').description("log in to a system's login node once; later annex commands reuse the connection")))
+  withLoginOptions(withDirOption(withJsonOption(parent.command('login').description("log in to a system's login node once; later annex commands reuse the connection"))))
     .argument('<system>', 'the system (htc annex systems)')
-    .option('--login-name <user>', 'your user name there (default: your ssh config, else the catalog)')
-    .option('--login-host <host>', 'the login node (default: the catalog)')
-    .option('--identity-file <file>', 'a private key to use (default: your ssh config and agent)')
-    .option('--known-hosts <file>', "a known_hosts file to check the host's key against (default: yours)")
     .option('--persist <minutes>', 'how long the connection stays open unused', wholeNumber('--persist', 1), 60)
-    .action(async (systemName: string, options: { loginName?: string; loginHost?: string; identityFile?: string; knownHosts?: string; persist: number; json: boolean; dir?: string }) => {
+    .action(async (systemName: string, options: LoginOptions & { persist: number; json: boolean; dir?: string }) => {
       const system = findSystem(loadCatalog(), systemName);
       if (system === undefined) throw new HtcError('USAGE', `unknown system ${JSON.stringify(systemName)} ("htc annex systems" lists them)`);
-      const host = options.loginHost ?? system.loginHost;
-      if (host === undefined) throw new HtcError('USAGE', `${system.name} has no login node to log in to`);
-      const loginName = options.loginName ?? system.loginName;
-      const session = new SshSession(
-        {
-          host,
-          ...(loginName === undefined ? {} : { loginName }),
-          ...(system.loginPort === undefined ? {} : { port: system.loginPort }),
-          ...(options.identityFile === undefined ? {} : { identityFile: options.identityFile }),
-          ...(options.knownHosts === undefined ? {} : { knownHostsFile: options.knownHosts }),
-        },
-        join(apDirectory(options.dir), 'ssh'),
-      );
+      const session = sessionFor(loginTarget(system, options), options.dir);
       // In a terminal the login may prompt (password, second factor); without one it must not.
       await session.open({ persistSeconds: options.persist * 60, interactive: process.stdin.isTTY === true });
       const out = createOutput({ json: options.json, stdout: ctx.stdout });
