@@ -229,7 +229,7 @@ describe('an annex on the test cluster (SLURM over SSH)', { skip }, () => {
     assert.equal(view.requests[0]!.state, 'retired');
     assert.match(view.requests[0]!.endReason ?? '', /SLURM refused/);
     // The name is free again.
-    assert.match(htc(s, ['annex', 'create', 't-refused', 'debug@test-cluster', '--test']).stderr, /^$/);
+    assert.match(htc(s, ['annex', 'create', 't-refused', 'debug@test-cluster', '--lifetime', '300', '--idle-time', '60', '--test']).stderr, /^$/);
     ok(s, ['ap', 'stop']);
   });
 
@@ -292,8 +292,14 @@ describe('an annex on the test cluster (SLURM over SSH)', { skip }, () => {
     assert.deepEqual(pilotDirs('t-idle'), []);
     await waitFor('the lifetime pilot to end', () => ['COMPLETED', ''].includes(slurmState(lifetime.jobId)), 120_000);
     assert.deepEqual(pilotDirs('t-life'), []);
-    const job = jobsOf(s, 1)[0]!;
-    assert.equal(job.JobStatus, 1, 'the job it ran went back to the queue');
+    // Status settles both requests from squeue: their batch jobs are over.
+    for (const name of ['t-idle', 't-life']) {
+      const view = status(s, name);
+      assert.equal(view.requests[0]!.state, 'retired');
+      assert.match(view.requests[0]!.endReason ?? '', /ended: COMPLETED|no longer known/);
+    }
+    const job = jobsOf(s, 3)[0]!; // clusters 1 and 2 are the two annex requests
+    assert.equal(job.JobStatus, 1, `the job it ran went back to the queue: ${JSON.stringify(job)}`);
     ok(s, ['ap', 'stop']);
   });
 });
