@@ -80,6 +80,8 @@ export function batchScript(annexName: string, requestId: string, request: Valid
     '}',
     'trap cleanup EXIT',
     "trap 'exit 143' INT TERM",
+    '# The user\'s NODE_OPTIONS would apply to the pilot (a Node single executable) and can stop it starting.',
+    'unset NODE_OPTIONS',
     'srun --nodes="${SLURM_JOB_NUM_NODES:-1}" --ntasks-per-node=1 --kill-on-bad-exit=0 \\',
     '  /bin/sh -c \'exec "$1" --config "$2" --work-dir "$3/node-$SLURM_PROCID"\' htc-pilot "$dir/htc-pilot" "$dir/pilot.json" "$dir" &',
     'srun_pid=$!',

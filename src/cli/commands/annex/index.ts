@@ -9,7 +9,8 @@
 import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { launchLocalPilots, launchRecords, livePilots, localScratch, reapLocalPilots } from '../../../annex/local-system.ts';
-import { createOnSlurm, dryRun, finishSlurmShutdown, loginTarget, prepareSlurmShutdown, sessionFor, slurmStatus, withLoginOptions, type LoginOptions, type SlurmCreate, type SlurmView } from './slurm-annex.ts';
+import { createOnSlurm, dryRun, finishSlurmShutdown, loginTarget, prepareSlurmShutdown, sessionFor, slurmStatus, type LoginOptions, type SlurmCreate, type SlurmView } from '../../../annex/slurm-front-end.ts';
+import { copyProgress, sshDirectory, withLoginOptions } from './login-options.ts';
 import { catalogRows, findSystem, loadCatalog } from '../../../annex/catalog.ts';
 import { planRequest } from '../../../annex/systems.ts';
 import { HtcError } from '../../../errors.ts';
@@ -78,7 +79,7 @@ async function request(add: boolean, name: string, target: string, options: Requ
   if (options.test) return;
   const failed = (error: unknown): unknown => (error instanceof HtcError && !error.message.startsWith('Error while') ? new HtcError(error.code, `Error while trying to run annex ${verb}: ${error.message}`) : error);
   if (system.batchSystem === 'slurm') {
-    const slurm: SlurmCreate = { add, annexName: name, system, request: planned.request, allowEmpty: options.allowEmpty, login: options, dir: options.dir };
+    const slurm: SlurmCreate = { add, annexName: name, system, request: planned.request, allowEmpty: options.allowEmpty, login: options, sshDir: sshDirectory(options.dir) };
     if (options.dryRun) {
       ctx.stdout.write(`${dryRun(slurm)}`);
       return;
@@ -86,7 +87,8 @@ async function request(add: boolean, name: string, target: string, options: Requ
     if (!options.yes) await confirm(summaryOf(name, options, queue.name, system.name), verb);
     let created;
     try {
-      created = await withClient(options.dir, (c) => createOnSlurm(slurm, c, process.stderr));
+      const progress = copyProgress(process.stderr, 'the pilot executable');
+      created = await withClient(options.dir, (c) => createOnSlurm(slurm, c, progress.onBytes)).finally(() => progress.stop());
     } catch (error) {
       throw failed(error);
     }
@@ -207,7 +209,7 @@ const registerStatus: Register = (parent, ctx) => {
       const { annexes, apUrl, views } = await withClient(options.dir, async (c) => {
         let annexes = await c.annexes(name);
         // SLURM's view where a login is open; records whose batch job is gone are settled.
-        const slurm = await slurmStatus(annexes, c, options, options.dir);
+        const slurm = await slurmStatus(annexes, c, options, sshDirectory(options.dir));
         if (slurm.reconciled.length > 0) annexes = await c.annexes(name);
         return { annexes, apUrl: c.access.url, views: slurm.views };
       });
@@ -239,7 +241,7 @@ const registerShutdown: Register = (parent, ctx) => {
     .action(async (name: string, options: LoginOptions & { json: boolean; dir?: string; wait: number }) => {
       const { result, apUrl, slurm } = await withClient(options.dir, async (c) => {
         // Log in first (where batch jobs are): a login that fails changes nothing.
-        const sessions = await prepareSlurmShutdown(await c.annexes(name), options, options.dir);
+        const sessions = await prepareSlurmShutdown(await c.annexes(name), options, sshDirectory(options.dir));
         const result = await c.shutdownAnnex(name);
         const slurm = await finishSlurmShutdown(result.requests, name, sessions);
         return { result, apUrl: c.access.url, slurm };
@@ -298,7 +300,7 @@ const registerLogin: Register = (parent, ctx) => {
     .action(async (systemName: string, options: LoginOptions & { persist: number; json: boolean; dir?: string }) => {
       const system = findSystem(loadCatalog(), systemName);
       if (system === undefined) throw new HtcError('USAGE', `unknown system ${JSON.stringify(systemName)} ("htc annex systems" lists them)`);
-      const session = sessionFor(loginTarget(system, options), options.dir);
+      const session = sessionFor(loginTarget(system, options), sshDirectory(options.dir));
       // In a terminal the login may prompt (password, second factor); without one it must not.
       await session.open({ persistSeconds: options.persist * 60, interactive: process.stdin.isTTY === true });
       const out = createOutput({ json: options.json, stdout: ctx.stdout });

@@ -1,38 +1,36 @@
 /**
- * The annex commands on SLURM systems: one SSH login (prompts pass through
- * in a terminal) serves every step of `create`/`add` — copy the pilot
- * executable if the login node's cache lacks it, run the back-end, record
- * the batch job on the request — and `status`/`shutdown` reuse it to ask
- * `squeue` and to `scancel`. The order of steps is chosen so that a
- * failure leaves nothing: the login comes before the AP records anything,
- * and a refused batch job withdraws its request with SLURM's message.
+ * The annex front-end for SLURM systems: the steps of `annex create | add |
+ * status | shutdown` in order, over one SSH login (prompts pass through in
+ * a terminal) — copy the pilot executable if the login node's cache lacks
+ * it, run the back-end, record the batch job on the request; ask `squeue`;
+ * `scancel` and sweep. The CLI supplies the AP (`AnnexApi`, the client) and
+ * the progress display.
+ *
+ * Invariants: a failure leaves nothing behind — the login comes before the
+ * AP records anything, and a refused batch job withdraws its request with
+ * SLURM's message; status never prompts (it asks squeue only over a login
+ * that is open); shutdown logs in before the AP is told anything.
  */
-import { SingleBar } from 'cli-progress';
-import { join } from 'node:path';
-import type { ApClient } from '../../../client/index.ts';
-import type { SystemEntry, ValidatedRequest } from '../../../core/annex-request.ts';
-import { batchScript } from '../../../core/batch-script.ts';
-import { HtcError } from '../../../errors.ts';
-import { buildPilotExecutable } from '../../../annex/pilot-executable.ts';
-import { cancelRequests, ENDED_STATES, ensureRemoteExecutable, pilotConfig, remoteExecutablePath, slurmJobStates, submitPilots, type SlurmJobState } from '../../../annex/slurm-system.ts';
-import { SshSession, type SshTarget } from '../../../annex/ssh-session.ts';
-import { apDirectory } from '../../../protocol/access-file.ts';
-import type { AnnexRequestStatus, AnnexStatus } from '../../../protocol/annex.ts';
-import type { Command } from 'commander';
+import type { SystemEntry, ValidatedRequest } from '../core/annex-request.ts';
+import { batchScript } from '../core/batch-script.ts';
+import { HtcError } from '../errors.ts';
+import type { AnnexCreateRequest, AnnexCreateResponse, AnnexLaunch, AnnexRequestStatus, AnnexStatus, AnnexWithdrawal } from '../protocol/annex.ts';
+import { buildPilotExecutable } from './pilot-executable.ts';
+import { cancelRequests, ENDED_STATES, ensureRemoteExecutable, pilotConfig, remoteExecutablePath, slurmJobStates, submitPilots, type SlurmJobState } from './slurm-system.ts';
+import { SshSession, type SshTarget } from './ssh-session.ts';
+
+/** What the front-end needs of the access point (the client has it). */
+export interface AnnexApi {
+  createAnnex(request: AnnexCreateRequest): Promise<AnnexCreateResponse>;
+  recordAnnexLaunch(launch: AnnexLaunch): Promise<AnnexRequestStatus>;
+  withdrawAnnexRequest(withdrawal: AnnexWithdrawal): Promise<AnnexRequestStatus>;
+}
 
 export interface LoginOptions {
   loginName?: string;
   loginHost?: string;
   identityFile?: string;
   knownHosts?: string;
-}
-
-export function withLoginOptions(command: Command): Command {
-  return command
-    .option('--login-name <user>', 'your user name on the login node (default: your ssh config, else the catalog)')
-    .option('--login-host <host>', 'the login node (default: the catalog)')
-    .option('--identity-file <file>', 'a private key to log in with (default: your ssh config and agent)')
-    .option('--known-hosts <file>', "a known_hosts file to check the login node's key against (default: yours)");
 }
 
 /** Where to log in for `system`: the catalog's login node, with the options laid over it. */
@@ -62,8 +60,9 @@ export function parseLogin(login: string, options: LoginOptions): SshTarget {
   };
 }
 
-export function sessionFor(target: SshTarget, dir: string | undefined): SshSession {
-  return new SshSession(target, join(apDirectory(dir), 'ssh'));
+/** `sshDir`: where control sockets live (the user's htc directory). */
+export function sessionFor(target: SshTarget, sshDir: string): SshSession {
+  return new SshSession(target, sshDir);
 }
 
 /** Opens the login (once: an open one is reused); in a terminal it may prompt, without one it must not. */
@@ -78,13 +77,13 @@ export interface SlurmCreate {
   readonly request: ValidatedRequest;
   readonly allowEmpty: boolean;
   readonly login: LoginOptions;
-  readonly dir: string | undefined;
+  readonly sshDir: string;
 }
 
 /** What `--dry-run` prints: every step, and the batch script, with no login and nothing recorded. */
 export function dryRun(c: SlurmCreate): string {
   const target = loginTarget(c.system, c.login);
-  const session = sessionFor(target, c.dir);
+  const session = sessionFor(target, c.sshDir);
   const scratch = c.system.scratch ?? '$HOME/htc-annex-scratch';
   const steps = [
     `1. Log in to ${session.describe()} once (password and second-factor prompts appear here); every later step reuses that connection.`,
@@ -94,19 +93,6 @@ export function dryRun(c: SlurmCreate): string {
     `5. Record the SLURM job id and the pilot directory on the request ("htc annex status ${c.annexName}" shows them).`,
   ];
   return `${steps.join('\n')}\n\nbatch.sh:\n${batchScript(c.annexName, '<request-id>', c.request, c.system.slurm?.gpuFlag)}`;
-}
-
-/** Progress of the copy: a bar in a terminal, two lines otherwise. */
-function copyProgress(stderr: NodeJS.WriteStream, what: string, total: number): { update: (sent: number) => void; stop: () => void } {
-  const mb = (n: number): string => (n / 2 ** 20).toFixed(1);
-  if (stderr.isTTY !== true) {
-    stderr.write(`Copying ${what} (${mb(total)} MB)...\n`);
-    const started = Date.now();
-    return { update: () => undefined, stop: () => stderr.write(`Copied in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`) };
-  }
-  const bar = new SingleBar({ format: `${what} [{bar}] {percentage}% {sent}/{size} MB`, stream: stderr, hideCursor: true, clearOnComplete: false });
-  bar.start(total, 0, { sent: '0.0', size: mb(total) });
-  return { update: (sent) => bar.update(sent, { sent: mb(sent) }), stop: () => bar.stop() };
 }
 
 export interface SlurmCreated {
@@ -119,16 +105,11 @@ export interface SlurmCreated {
 }
 
 /** `annex create | add` on a SLURM system. `client` talks to the AP; errors are HtcErrors for the user. */
-export async function createOnSlurm(c: SlurmCreate, client: ApClient, stderr: NodeJS.WriteStream): Promise<SlurmCreated> {
-  const session = sessionFor(loginTarget(c.system, c.login), c.dir);
+export async function createOnSlurm(c: SlurmCreate, client: AnnexApi, onCopy?: (sent: number, total: number) => void): Promise<SlurmCreated> {
+  const session = sessionFor(loginTarget(c.system, c.login), c.sshDir);
   const executable = await buildPilotExecutable();
   await login(session);
-  const progress = { bar: null as ReturnType<typeof copyProgress> | null };
-  const { remotePath, copied } = await ensureRemoteExecutable(session, executable, (sent, total) => {
-    progress.bar ??= copyProgress(stderr, 'the pilot executable', total);
-    progress.bar.update(sent);
-  });
-  progress.bar?.stop();
+  const { remotePath, copied } = await ensureRemoteExecutable(session, executable, onCopy);
   const { request } = c;
   const created = await client.createAnnex({
     name: c.annexName, system: c.system.name, queue: request.queue, nodes: request.nodes, cpus: request.cpus, memoryMb: request.memoryMb, gpus: request.gpus,
@@ -165,7 +146,7 @@ export interface SlurmView extends SlurmJobState {
  * ended or vanished while no pilot of theirs is attached: they are
  * withdrawn, with SLURM's state and reason, and shown as retired.
  */
-export async function slurmStatus(annexes: readonly AnnexStatus[], client: ApClient, options: LoginOptions, dir: string | undefined): Promise<{ views: Map<string, SlurmView>; reconciled: AnnexRequestStatus[] }> {
+export async function slurmStatus(annexes: readonly AnnexStatus[], client: AnnexApi, options: LoginOptions, sshDir: string): Promise<{ views: Map<string, SlurmView>; reconciled: AnnexRequestStatus[] }> {
   const views = new Map<string, SlurmView>();
   const reconciled: AnnexRequestStatus[] = [];
   const byLogin = new Map<string, { annex: AnnexStatus; request: AnnexRequestStatus }[]>();
@@ -178,7 +159,7 @@ export async function slurmStatus(annexes: readonly AnnexStatus[], client: ApCli
     }
   }
   for (const [loginText, entries] of byLogin) {
-    const session = sessionFor(parseLogin(loginText, options), dir);
+    const session = sessionFor(parseLogin(loginText, options), sshDir);
     if (!session.isOpen()) continue;
     const states = slurmJobStates(session, entries.map((e) => e.request.jobId!));
     for (const { annex, request } of entries) {
@@ -201,12 +182,12 @@ export async function slurmStatus(annexes: readonly AnnexStatus[], client: ApCli
  * a failed login changes nothing), lets `shutdown` tell the pilots, then
  * cancels what SLURM still holds and removes what is left on disk.
  */
-export async function prepareSlurmShutdown(annexes: readonly AnnexStatus[], options: LoginOptions, dir: string | undefined): Promise<Map<string, SshSession>> {
+export async function prepareSlurmShutdown(annexes: readonly AnnexStatus[], options: LoginOptions, sshDir: string): Promise<Map<string, SshSession>> {
   const sessions = new Map<string, SshSession>();
   for (const a of annexes) {
     for (const r of a.requests) {
       if (r.login === null || sessions.has(r.login)) continue;
-      const session = sessionFor(parseLogin(r.login, options), dir);
+      const session = sessionFor(parseLogin(r.login, options), sshDir);
       await login(session);
       sessions.set(r.login, session);
     }
