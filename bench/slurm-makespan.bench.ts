@@ -16,7 +16,7 @@
  * $HTC_BENCH_JOBS changes N (default 2,000).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -71,6 +71,7 @@ async function throughAnnex(cluster: TestCluster, jobs: number, work: string, st
     const makespan = (performance.now() - t0) / 1000;
     const shut = spawnSync(process.execPath, [BIN, 'annex', 'shutdown', name, '--dir', apDir, ...cluster.loginOptions], { encoding: 'utf8' });
     if (shut.status !== 0) throw new Error(`annex shutdown failed: ${shut.stderr}`);
+    for (const socket of readdirSync(join(apDir, 'ssh'))) spawnSync('ssh', ['-o', `ControlPath=${join(apDir, 'ssh', socket)}`, '-O', 'exit', 'x'], { stdio: 'ignore' });
     return { makespan, createSeconds };
   } finally {
     await ap.stop(started);

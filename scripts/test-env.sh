@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The project's test cluster: real SLURM (munge, slurmctld, four slurmd
 # nodes) and OpenSSH's sshd on 127.0.0.1:2222 for a non-root user
-# ("hpcuser"), as ../shared/reference/slurm-on-this-machine.md describes.
+# ("hpcuser"), as ../shared/reference/slurm-on-this-machine.md describes;
+# and a second sshd on 127.0.0.1:2223 that asks for a second factor (a
+# TOTP code, through PAM) after the key, like the login nodes of most HPC
+# centres.
 #
 #   scripts/test-env.sh up       install what is missing (apt), start what is not running
 #   scripts/test-env.sh down     stop what `up` started (by pid file), nothing else
@@ -16,6 +19,7 @@ set -euo pipefail
 ENV_DIR=${HTC_TEST_ENV_DIR:-/var/tmp/htc-test-env}
 HPC_USER=${HTC_TEST_HPC_USER:-hpcuser}
 SSH_PORT=${HTC_TEST_SSH_PORT:-2222}
+MFA_PORT=${HTC_TEST_MFA_PORT:-2223}
 HOST=$(hostname)
 PIDS="$ENV_DIR/pids"
 SLURM_CONF=/etc/slurm/slurm.conf
@@ -37,14 +41,15 @@ need_root() { [[ $(id -u) -eq 0 ]] || die "must run as root (apt, daemons, the t
 
 install_packages() {
   local missing=()
-  for cmd in slurmctld slurmd sbatch munged sshd; do
+  for cmd in slurmctld slurmd sbatch munged sshd oathtool; do
     command -v "$cmd" >/dev/null 2>&1 || [[ -x /usr/sbin/$cmd ]] || missing+=("$cmd")
   done
+  compgen -G '/usr/lib/*/security/pam_google_authenticator.so' >/dev/null || compgen -G '/lib/*/security/pam_google_authenticator.so' >/dev/null || missing+=(pam_google_authenticator)
   ((${#missing[@]} == 0)) && return 0
-  log "installing SLURM, munge and OpenSSH (missing: ${missing[*]})"
+  log "installing SLURM, munge, OpenSSH and the TOTP PAM module (missing: ${missing[*]})"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
-  apt-get install -y -qq --no-install-recommends slurmctld slurmd slurm-client munge openssh-server openssh-client >/dev/null
+  apt-get install -y -qq --no-install-recommends slurmctld slurmd slurm-client munge openssh-server openssh-client libpam-google-authenticator oathtool >/dev/null
 }
 
 write_slurm_conf() {
@@ -183,6 +188,40 @@ EOF
   log "sshd running on 127.0.0.1:$SSH_PORT (pid $(<"$PIDS/sshd"))"
 }
 
+# The second-factor login: sshd run through a link named sshd-mfa (sshd takes
+# its PAM service name from argv[0], so only /etc/pam.d/sshd-mfa applies):
+# the key first, then one keyboard-interactive TOTP prompt.
+start_sshd_mfa() {
+  [[ -n $ENV_DIR && -s $ENV_DIR/sshd_config ]] || die "start sshd first"
+  # Same host key as the first sshd; known_hosts is rewritten when that one starts.
+  grep -q "^\[127.0.0.1\]:$MFA_PORT " "$ENV_DIR/known_hosts" ||
+    printf '[127.0.0.1]:%s %s\n' "$MFA_PORT" "$(cut -d' ' -f1,2 "$ENV_DIR/hostkey_ed25519.pub")" >>"$ENV_DIR/known_hosts"
+  alive "$PIDS/sshd-mfa" && return 0
+  install -d -m 0700 "$ENV_DIR/mfa"
+  if [[ ! -s $ENV_DIR/mfa/secret ]]; then
+    # 20 random bytes in base32: the user's TOTP secret (tests compute codes with oathtool).
+    head -c 20 /dev/urandom | base32 | tr -d '=' >"$ENV_DIR/mfa/secret"
+  fi
+  { cat "$ENV_DIR/mfa/secret"; printf '%s\n' '" RATE_LIMIT 100 30' '" WINDOW_SIZE 17' '" TOTP_AUTH'; } >"$ENV_DIR/mfa/$HPC_USER.ga"
+  chmod 0400 "$ENV_DIR/mfa/$HPC_USER.ga"
+  printf '%s\n' \
+    'auth     required pam_echo.so Simulated MFA: enter the TOTP code for your account.' \
+    "auth     required pam_google_authenticator.so secret=$ENV_DIR/mfa/\${USER}.ga user=root [authtok_prompt=TOTP code: ]" \
+    'account  required pam_permit.so' \
+    'session  required pam_permit.so' \
+    'password required pam_deny.so' >/etc/pam.d/sshd-mfa
+  sed -e "s/^Port .*/Port $MFA_PORT/" -e "s|^PidFile .*|PidFile $ENV_DIR/sshd-mfa.pid|" \
+    -e 's/^KbdInteractiveAuthentication .*/KbdInteractiveAuthentication yes/' -e 's/^UsePAM .*/UsePAM yes/' \
+    "$ENV_DIR/sshd_config" >"$ENV_DIR/sshd-mfa_config"
+  echo 'AuthenticationMethods publickey,keyboard-interactive' >>"$ENV_DIR/sshd-mfa_config"
+  ln -sfn /usr/sbin/sshd "$ENV_DIR/sshd-mfa"
+  rm -f "$ENV_DIR/sshd-mfa.pid"
+  "$ENV_DIR/sshd-mfa" -f "$ENV_DIR/sshd-mfa_config" -E "$ENV_DIR/sshd-mfa.log" 3>&- 4>&- 9>&-
+  for _ in $(seq 50); do [[ -s $ENV_DIR/sshd-mfa.pid ]] && break; sleep 0.1; done
+  cp "$ENV_DIR/sshd-mfa.pid" "$PIDS/sshd-mfa"
+  log "sshd with a second factor running on 127.0.0.1:$MFA_PORT (pid $(<"$PIDS/sshd-mfa"))"
+}
+
 stop_pidfile() {
   local name=$1 file=$PIDS/$1 pid
   alive "$file" || { rm -f "$file"; return 0; }
@@ -206,10 +245,12 @@ case $cmd in
     start_slurm
     setup_user
     start_sshd
+    start_sshd_mfa
     ;;
   down)
     need_root
     [[ -d $PIDS ]] || exit 0
+    stop_pidfile sshd-mfa
     stop_pidfile sshd
     for n in "${NODES[@]}"; do stop_pidfile "slurmd-$n"; done
     stop_pidfile slurmctld
@@ -217,7 +258,7 @@ case $cmd in
     ;;
   status)
     ok=0
-    for name in munged slurmctld "${NODES[@]/#/slurmd-}" sshd; do
+    for name in munged slurmctld "${NODES[@]/#/slurmd-}" sshd sshd-mfa; do
       if alive "$PIDS/$name"; then echo "$name running (pid $(<"$PIDS/$name"))"; else echo "$name not running"; ok=1; fi
     done
     exit $ok
@@ -228,6 +269,8 @@ case $cmd in
     echo "HTC_TEST_SSH_USER=$HPC_USER"
     echo "HTC_TEST_SSH_KEY=$ENV_DIR/id_ed25519"
     echo "HTC_TEST_SSH_KNOWN_HOSTS=$ENV_DIR/known_hosts"
+    echo "HTC_TEST_MFA_PORT=$MFA_PORT"
+    echo "HTC_TEST_MFA_SECRET=$ENV_DIR/mfa/secret"
     ;;
   *)
     die "usage: $0 up | down | status | env"

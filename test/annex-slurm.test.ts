@@ -168,9 +168,14 @@ describe('an annex on the test cluster (SLURM over SSH)', { skip }, () => {
     const blocker = remote('sbatch --parsable -N 4 --exclusive -p debug -t 5 --wrap "sleep 300"').trim();
     await waitFor('the blocker to run', () => slurmState(blocker) === 'RUNNING');
 
-    const created = JSON.parse(ok(s, ['annex', 'create', 't-basic', 'debug@test-cluster', '--nodes', '2', '--lifetime', '300', '--idle-time', '60', '--yes', '--json', ...LOGIN])) as {
-      requestId: string; jobId: string; pilotDir: string;
-    };
+    // An empty cache on the login node: this create copies the pilot executable (and says so).
+    remote('rm -rf .cache/htc-annex');
+    const run = htc(s, ['annex', 'create', 't-basic', 'debug@test-cluster', '--nodes', '2', '--lifetime', '300', '--idle-time', '60', '--yes', '--json', ...LOGIN]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /^Copying the pilot executable \(\d+\.\d MB\)\.\.\.\nCopied in [\d.]+ s\.\n$/);
+    const created = JSON.parse(run.stdout) as { requestId: string; jobId: string; pilotDir: string; executableCopied: boolean };
+    assert.equal(created.executableCopied, true);
+    assert.match(remote('ls .cache/htc-annex'), /^htc-pilot-[0-9a-f]{16}\n$/, 'one complete copy, no temporary file left');
     assert.match(created.jobId, /^\d+$/);
     assert.deepEqual(annexJobs('t-basic'), [created.jobId]);
     const pending = status(s, 't-basic');
@@ -256,8 +261,9 @@ describe('an annex on the test cluster (SLURM over SSH)', { skip }, () => {
     ok(s, ['job', 'submit', 'work.sub', '--annex-name', 't-cancel']);
     const first = JSON.parse(ok(s, ['annex', 'create', 't-cancel', 'debug@test-cluster', '--lifetime', '300', '--idle-time', '60', '--yes', '--json', ...LOGIN])) as { jobId: string; requestId: string };
     await waitFor('4 jobs running on the first pilot', () => jobsOf(s, 1).filter((a) => a.JobStatus === 2).length === 4);
-    const second = JSON.parse(ok(s, ['annex', 'add', 't-cancel', 'debug@test-cluster', '--lifetime', '300', '--idle-time', '60', '--yes', '--json', ...LOGIN])) as { jobId: string; requestId: string };
+    const second = JSON.parse(ok(s, ['annex', 'add', 't-cancel', 'debug@test-cluster', '--lifetime', '300', '--idle-time', '60', '--yes', '--json', ...LOGIN])) as { jobId: string; requestId: string; executableCopied: boolean };
     assert.notEqual(second.jobId, first.jobId);
+    assert.equal(second.executableCopied, false, 'the cached executable is reused');
     await waitFor('the second pilot to attach', () => status(s, 't-cancel').slots.length === 2);
 
     remote(`scancel ${first.jobId}`);
@@ -300,6 +306,44 @@ describe('an annex on the test cluster (SLURM over SSH)', { skip }, () => {
     }
     const job = jobsOf(s, 3)[0]!; // clusters 1 and 2 are the two annex requests
     assert.equal(job.JobStatus, 1, `the job it ran went back to the queue: ${JSON.stringify(job)}`);
+    ok(s, ['ap', 'stop']);
+  });
+
+  it('logs in with a second factor once: one TOTP prompt serves create, status and shutdown', { skip: e.HTC_TEST_MFA_PORT === undefined || e.HTC_TEST_MFA_SECRET === undefined ? 'no second-factor sshd (scripts/test-env.sh up starts it)' : false }, async () => {
+    const s = site('mfa');
+    // The same cluster behind the sshd that asks for a TOTP code after the key: a user's site file.
+    mkdirSync(join(s.dir, 'config', 'systems'), { recursive: true });
+    writeFileSync(
+      join(s.dir, 'config', 'systems', 'mfa.json'),
+      JSON.stringify({
+        name: 'mfa-cluster', supported: true, batchSystem: 'slurm', loginHost: e.HTC_TEST_SSH_HOST, loginPort: Number(e.HTC_TEST_MFA_PORT), loginName: e.HTC_TEST_SSH_USER,
+        defaultQueue: 'debug', requiresProject: false, scratch: '$HOME/htc-annex-scratch', slurm: { queueOption: 'partition' },
+        queues: [{ name: 'debug', allocation: 'node', maxNodes: 4, coresPerNode: 4, ramPerNodeMb: 1000, maxDurationSeconds: 600 }],
+      }),
+    );
+    // The user's answer to the prompt: an askpass program (as a terminal would be); it notes each prompt.
+    const prompts = join(s.dir, 'prompts.txt');
+    const askpass = join(s.dir, 'askpass.sh');
+    writeFileSync(askpass, `#!/bin/sh\nprintf '%s\\n' "$1" >> '${prompts}'\nexec oathtool --totp -b "$(cat '${e.HTC_TEST_MFA_SECRET!}')"\n`);
+    chmodSync(askpass, 0o755);
+    const withFactor: Site = { dir: s.dir, env: { ...s.env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force' } };
+    ok(s, ['ap', 'start']);
+
+    // Without a way to answer (no terminal, no askpass), the login fails clearly rather than hang.
+    const refused = htc(s, ['annex', 'login', 'mfa-cluster', ...LOGIN]);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /could not log in to hpcuser@127\.0\.0\.1:\d+/);
+
+    const created = JSON.parse(ok(withFactor, ['annex', 'create', 't-mfa', 'debug@mfa-cluster', '--lifetime', '300', '--idle-time', '60', '--yes', '--allow-empty', '--json', ...LOGIN])) as { jobId: string };
+    await waitFor('the pilot to attach', () => status(withFactor, 't-mfa').slots.length === 1);
+    assert.equal(status(withFactor, 't-mfa').requests[0]!.slurm?.state, 'RUNNING', 'status asked squeue over the same login');
+    ok(withFactor, ['annex', 'shutdown', 't-mfa', ...LOGIN]);
+    assert.deepEqual(annexJobs('t-mfa'), []);
+    assert.equal(slurmState(created.jobId).replace('COMPLETED', 'CANCELLED') || 'CANCELLED', 'CANCELLED');
+    assert.deepEqual(pilotDirs('t-mfa'), []);
+    const asked = readFileSync(prompts, 'utf8');
+    assert.equal(asked.match(/TOTP code:/g)?.length, 1, `one prompt for the whole campaign, got: ${asked}`);
+    assert.match(asked, /Simulated MFA/);
     ok(s, ['ap', 'stop']);
   });
 });

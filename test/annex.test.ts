@@ -318,11 +318,25 @@ describe('annex requests checked before anything starts', () => {
     assert.match(ok(s, ['annex', 'systems']), /^bridges2\s+GPU-shared/m);
   });
 
-  it('a valid request for an HPC system says the SSH front-end is not there yet, and starts nothing', () => {
-    const s = site('hpc-not-yet');
-    const r = htc(s, ['annex', 'create', 'x', 'debug@test-cluster', '--lifetime', '300', '--idle-time', '60', '--yes']);
-    assert.equal(r.status, 2);
-    assert.match(r.stderr, /the request is valid, but annexes on test-cluster need the SSH and SLURM front-end, which is not built yet/);
+  it('--dry-run shows every step and the batch script, with no login and no access point', () => {
+    const s = site('dry-run');
+    // The login host does not exist: a dry run that tried to log in would fail.
+    const r = htc(s, ['annex', 'create', 'x', 'debug@test-cluster', '--nodes', '2', '--lifetime', '300', '--idle-time', '60', '--dry-run', '--login-host', 'no-such-host.invalid']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^1\. Log in to hpcuser@no-such-host\.invalid:2222 once/m);
+    assert.match(r.stdout, /make \$HOME\/htc-annex-scratch\/x\.<request-id>/);
+    assert.match(r.stdout, /^#SBATCH --partition=debug$/m);
+    assert.match(r.stdout, /^#SBATCH --nodes=2$/m);
+    assert.match(r.stdout, /^#SBATCH --time=10$/m, 'lifetime + margin, within the queue limit');
+    assert.match(r.stdout, /^srun /m);
+    const perlmutter = htc(s, ['annex', 'create', 'x', 'debug@perlmutter', '--project', 'm42', '--lifetime', '1800', '--dry-run']);
+    assert.equal(perlmutter.status, 0, perlmutter.stderr);
+    for (const line of ['--qos=debug', '--account=m42', '--constraint=cpu', '--time=30']) assert.match(perlmutter.stdout, new RegExp(`^#SBATCH ${line}$`, 'm'));
+    assert.doesNotMatch(perlmutter.stdout, /--partition/);
+    // Validation still comes first.
+    const invalid = htc(s, ['annex', 'create', 'x', 'debug@perlmutter', '--dry-run']);
+    assert.equal(invalid.status, 1);
+    assert.match(invalid.stderr, /^Error while trying to run annex create: /);
   });
 });
 

@@ -17,7 +17,7 @@ import { HtcError } from '../errors.ts';
 import type { AnnexCreateRequest, AnnexCreateResponse, AnnexLaunch, AnnexRequestStatus, AnnexStatus, AnnexWithdrawal } from '../protocol/annex.ts';
 import { buildPilotExecutable } from './pilot-executable.ts';
 import { cancelRequests, ENDED_STATES, ensureRemoteExecutable, pilotConfig, remoteExecutablePath, slurmJobStates, submitPilots, type SlurmJobState } from './slurm-system.ts';
-import { SshSession, type SshTarget } from './ssh-session.ts';
+import { canPrompt, SshSession, type SshTarget } from './ssh-session.ts';
 
 /** What the front-end needs of the access point (the client has it). */
 export interface AnnexApi {
@@ -67,7 +67,7 @@ export function sessionFor(target: SshTarget, sshDir: string): SshSession {
 
 /** Opens the login (once: an open one is reused); in a terminal it may prompt, without one it must not. */
 async function login(session: SshSession): Promise<void> {
-  await session.open({ persistSeconds: 3600, interactive: process.stdin.isTTY === true });
+  await session.open({ persistSeconds: 3600, interactive: canPrompt() });
 }
 
 export interface SlurmCreate {

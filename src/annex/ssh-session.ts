@@ -41,6 +41,16 @@ export function shellCommand(argv: readonly string[]): string {
   return argv.map(shellQuote).join(' ');
 }
 
+/**
+ * Whether a login may prompt: in a terminal, or where the user has an
+ * askpass program answer prompts (SSH_ASKPASS with SSH_ASKPASS_REQUIRE=force,
+ * as OpenSSH documents it). Otherwise the login runs in BatchMode and fails
+ * rather than hang on a prompt nobody sees.
+ */
+export function canPrompt(env: NodeJS.ProcessEnv = process.env, stdinIsTty = process.stdin.isTTY === true): boolean {
+  return stdinIsTty || (env.SSH_ASKPASS !== undefined && env.SSH_ASKPASS !== '' && env.SSH_ASKPASS_REQUIRE === 'force');
+}
+
 export interface SshTarget {
   /** Host name or ssh_config alias. */
   readonly host: string;

@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Agent } from 'node:https';
-import { hostname } from 'node:os';
+import { constants as osConstants, hostname } from 'node:os';
 import { WebSocket } from 'ws';
 import { createPinnedAgent } from '../auth/pin.ts';
 import { API_PREFIX } from '../protocol/api.ts';
@@ -277,6 +277,12 @@ export class Pilot {
       jobPidFile = this.recordJob(claim.handle.pid);
       if (claim.vacateReason !== null) void claim.handle.vacate(this.config.vacateGraceMs ?? 5000);
       const result = await claim.handle.done;
+      // A batch system ending the pilot (scancel, the time limit) signals every process of its
+      // job at once: the job may die of that SIGTERM a moment before the pilot hears its own.
+      // Such a death is the pilot's ending, not the job's result: wait a moment to tell which.
+      if (!result.vacated && claim.vacateReason === null && result.exit.exitBySignal && TERMINATION_SIGNALS.has(result.exit.signal)) {
+        await this.endingWithin(SIGNAL_RACE_MS);
+      }
       if (result.vacated || claim.vacateReason !== null) {
         report = { type: 'vacated', claimId: claim.claimId, jobId: claim.spec.jobId, reason: claim.vacateReason ?? 'vacated', usage: { ...result.usage, bytesReceived, bytesSent } };
       } else if (result.overran) {
@@ -409,6 +415,12 @@ export class Pilot {
 
   private exitCode = 0;
 
+  /** Resolves once the pilot is ending, or after `ms`. */
+  private async endingWithin(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.ending === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+
   private maybeFinish(): void {
     if (this.ending !== null && this.claims.size === 0 && this.unacked.size === 0) void this.finish(this.exitCode);
   }
@@ -430,6 +442,12 @@ export class Pilot {
     return Promise.resolve();
   }
 }
+
+/** Signals a batch system sends when it ends a job (SIGTERM, SIGKILL, SIGINT, SIGHUP). */
+const TERMINATION_SIGNALS = new Set([osConstants.signals.SIGTERM, osConstants.signals.SIGKILL, osConstants.signals.SIGINT, osConstants.signals.SIGHUP]);
+
+/** How long a job's death by such a signal waits for the pilot's own ending before it counts as the job's result. */
+const SIGNAL_RACE_MS = 1000;
 
 /** Thrown inside a claim's run when it is vacated before its process starts. */
 class VacateSignal extends Error {}

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { launchLocalPilots, launchRecords, livePilots, localScratch, reapLocalPilots } from '../../../annex/local-system.ts';
 import { createOnSlurm, dryRun, finishSlurmShutdown, loginTarget, prepareSlurmShutdown, sessionFor, slurmStatus, type LoginOptions, type SlurmCreate, type SlurmView } from '../../../annex/slurm-front-end.ts';
 import { copyProgress, sshDirectory, withLoginOptions } from './login-options.ts';
+import { canPrompt } from '../../../annex/ssh-session.ts';
 import { catalogRows, findSystem, loadCatalog } from '../../../annex/catalog.ts';
 import { planRequest } from '../../../annex/systems.ts';
 import { HtcError } from '../../../errors.ts';
@@ -302,7 +303,7 @@ const registerLogin: Register = (parent, ctx) => {
       if (system === undefined) throw new HtcError('USAGE', `unknown system ${JSON.stringify(systemName)} ("htc annex systems" lists them)`);
       const session = sessionFor(loginTarget(system, options), sshDirectory(options.dir));
       // In a terminal the login may prompt (password, second factor); without one it must not.
-      await session.open({ persistSeconds: options.persist * 60, interactive: process.stdin.isTTY === true });
+      await session.open({ persistSeconds: options.persist * 60, interactive: canPrompt() });
       const out = createOutput({ json: options.json, stdout: ctx.stdout });
       if (options.json) out.record({ system: system.name, login: session.describe(), controlPath: session.controlPath, persistMinutes: options.persist });
       else ctx.stdout.write(`Logged in to ${session.describe()} (${system.name}); annex commands reuse this connection while it is used, for ${options.persist} min after.\n`);
