@@ -16,12 +16,12 @@
  * $HTC_BENCH_JOBS changes N (default 2,000).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { factoryOf } from './ap.bench.ts';
-import { ApProcess, BIN, clusterGone, sleep } from './ap-process.ts';
+import { ApProcess, BIN, clusterGone, cpuSeconds, sleep } from './ap-process.ts';
 import type { BenchResult } from './run.ts';
 import { testCluster, type TestCluster } from './test-cluster.ts';
 
@@ -45,20 +45,30 @@ async function oneSbatchPerJob(cluster: TestCluster, jobs: number): Promise<numb
 async function jobArrays(cluster: TestCluster, jobs: number): Promise<number> {
   const t0 = performance.now();
   for (let from = 0; from < jobs; from += 1000) {
-    const to = Math.min(jobs, from + 1000) - 1;
-    cluster.remote(`sbatch -Q -p debug -t 1 -n 1 -J htc-bench-array -o /dev/null --array=${from}-${to} --wrap 'sleep 0.1'`);
+    // Indices must stay below MaxArraySize: each array counts from 0.
+    const size = Math.min(jobs, from + 1000) - from;
+    cluster.remote(`sbatch -Q -p debug -t 1 -n 1 -J htc-bench-array -o /dev/null --array=0-${size - 1} --wrap 'sleep 0.1'`);
   }
   await slurmDrained(cluster, 'htc-bench-array');
   return (performance.now() - t0) / 1000;
 }
 
-async function throughAnnex(cluster: TestCluster, jobs: number, work: string, started: Set<ApProcess>): Promise<{ makespan: number; createSeconds: number }> {
+/** Busy and total CPU time of the whole machine so far, in clock ticks (/proc/stat). */
+function machineCpu(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { busy: total - fields[3]! - (fields[4] ?? 0), total };
+}
+
+async function throughAnnex(cluster: TestCluster, jobs: number, work: string, started: Set<ApProcess>): Promise<{ makespan: number; createSeconds: number; machineBusy: number; apCpuSeconds: number }> {
   const apDir = join(work, 'ap');
   const ap = await ApProcess.start(apDir, started);
   const name = 'bench-makespan';
   try {
     const { clusterId } = await ap.client.submit({ factory: factoryOf(`executable = /bin/sleep\narguments = 0.1\nqueue ${jobs}\n`, work).factory, annexName: name });
     const t0 = performance.now();
+    const cpu0 = machineCpu();
+    const ap0 = cpuSeconds(ap.pid);
     const create = spawnSync(process.execPath, [BIN, 'annex', 'create', name, 'debug@test-cluster', '--nodes', String(NODES), '--lifetime', '600', '--idle-time', '60', '--yes', '--dir', apDir, ...cluster.loginOptions], {
       encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -69,10 +79,13 @@ async function throughAnnex(cluster: TestCluster, jobs: number, work: string, st
       return counts.idle === 0 && counts.running <= 1 && counts.held === 0;
     });
     const makespan = (performance.now() - t0) / 1000;
+    const cpu1 = machineCpu();
+    const machineBusy = (cpu1.busy - cpu0.busy) / (cpu1.total - cpu0.total);
+    const apCpuSeconds = cpuSeconds(ap.pid) - ap0;
     const shut = spawnSync(process.execPath, [BIN, 'annex', 'shutdown', name, '--dir', apDir, ...cluster.loginOptions], { encoding: 'utf8' });
     if (shut.status !== 0) throw new Error(`annex shutdown failed: ${shut.stderr}`);
     for (const socket of readdirSync(join(apDir, 'ssh'))) spawnSync('ssh', ['-o', `ControlPath=${join(apDir, 'ssh', socket)}`, '-O', 'exit', 'x'], { stdio: 'ignore' });
-    return { makespan, createSeconds };
+    return { makespan, createSeconds, machineBusy, apCpuSeconds };
   } finally {
     await ap.stop(started);
   }
@@ -95,8 +108,9 @@ export async function run(): Promise<BenchResult> {
     const annex = await throughAnnex(cluster, jobs, work, started);
     console.log(
       `${jobs} x sleep 0.1, annex of ${NODES} nodes (${NODES * 4} cpus): ${annex.makespan.toFixed(2)} s = ${(jobs / annex.makespan).toFixed(1)} jobs/s ` +
-        `(annex create itself ${annex.createSeconds.toFixed(2)} s)`,
+        `(annex create itself ${annex.createSeconds.toFixed(2)} s); machine CPU busy ${(annex.machineBusy * 100).toFixed(0)}% meanwhile, the AP used ${annex.apCpuSeconds.toFixed(1)} s of CPU`,
     );
+    console.log(`best possible on ${NODES * 4} cpus: ${((jobs * 0.1) / (NODES * 4)).toFixed(2)} s, i.e. ${(each / ((jobs * 0.1) / (NODES * 4))).toFixed(2)}x one sbatch per job`);
     const ratio = each / annex.makespan;
     console.log(`annex vs one sbatch per job: ${ratio.toFixed(2)}x faster (aim >= 10); vs arrays: ${(arrays / annex.makespan).toFixed(2)}x`);
     return {
@@ -109,6 +123,9 @@ export async function run(): Promise<BenchResult> {
       sbatchPerJobSeconds: Number(each.toFixed(3)),
       arraySeconds: Number(arrays.toFixed(3)),
       arrayRatio: Number((arrays / annex.makespan).toFixed(3)),
+      bestPossibleRatio: Number((each / ((jobs * 0.1) / (NODES * 4))).toFixed(3)),
+      machineCpuBusy: Number(annex.machineBusy.toFixed(3)),
+      apCpuSeconds: Number(annex.apCpuSeconds.toFixed(2)),
     };
   } finally {
     cleanup();

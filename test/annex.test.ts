@@ -386,6 +386,26 @@ describe('annex binding on the wire', () => {
 });
 
 describe('faults', () => {
+  it('a batch system ending the pilot signals its job too: the job is vacated, not finished', async () => {
+    const s = site('batch-kill');
+    ok(s, ['ap', 'start']);
+    writeFileSync(join(s.dir, 'slow.sub'), 'executable = /bin/sleep\narguments = 300\nqueue\n');
+    ok(s, ['job', 'submit', 'slow.sub', '--annex-name', 'b']);
+    const { pids } = createAnnex(s, 'b', ['--cpus', '1', '--idle-time', '60']);
+    await waitFor('the job to run', () => jobs(s).find((a) => a.ClusterId === 1)?.JobStatus === 2);
+    // As scancel does: SIGTERM to every process of the batch job, the job's first (the worst order for the pilot).
+    const jobGroups = (readdirSync(s.scratch, { recursive: true }) as string[]).filter((p) => /(^|\/)\.jobs\/\d+$/.test(p)).map((p) => Number(p.split('/').pop()));
+    assert.equal(jobGroups.length, 1);
+    process.kill(-jobGroups[0]!, 'SIGTERM');
+    process.kill(pids[0]!, 'SIGTERM');
+    await waitFor('the pilot to end', () => !isAlive(pids[0]!), 30_000);
+    const job = await waitFor('the job back in the queue', () => jobs(s).find((a) => a.ClusterId === 1 && a.JobStatus === 1));
+    assert.match(String(job.VacateReason), /the pilot is ending \(received SIGTERM\)/);
+    assert.equal(completedOf(s, 1).length, 0, 'not recorded as finished');
+    ok(s, ['annex', 'shutdown', 'b']);
+    ok(s, ['ap', 'stop']);
+  });
+
   it('a pilot killed mid-job: its slot goes and the job runs again elsewhere', async () => {
     const s = site('sigkill', FAST_LEASES);
     ok(s, ['ap', 'start']);

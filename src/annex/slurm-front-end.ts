@@ -171,7 +171,8 @@ export async function slurmStatus(annexes: readonly AnnexStatus[], client: Annex
         state === undefined
           ? `SLURM job ${request.jobId} is no longer known to SLURM on ${loginText}`
           : `SLURM job ${request.jobId} ended: ${state.state}${state.reason === '' ? '' : ` (${state.reason})`}`;
-      reconciled.push(await client.withdrawAnnexRequest({ name: annex.name, requestId: request.requestId, reason }));
+      // A batch job that completed ended with its pilots (idle, lifetime): the request is over, not failed.
+      reconciled.push(await client.withdrawAnnexRequest({ name: annex.name, requestId: request.requestId, reason, completed: state?.state === 'COMPLETED' }));
     }
   }
   return { views, reconciled };
@@ -186,7 +187,7 @@ export async function prepareSlurmShutdown(annexes: readonly AnnexStatus[], opti
   const sessions = new Map<string, SshSession>();
   for (const a of annexes) {
     for (const r of a.requests) {
-      if (r.login === null || sessions.has(r.login)) continue;
+      if (r.state === 'retired' || r.login === null || sessions.has(r.login)) continue;
       const session = sessionFor(parseLogin(r.login, options), sshDir);
       await login(session);
       sessions.set(r.login, session);

@@ -236,7 +236,7 @@ export class AnnexService {
     const record = this.ownRequest(caller, withdrawal.name, withdrawal.requestId);
     const tokenId = str(record.ad, 'hpc_annex_token_id');
     if (tokenId !== '') await this.tokens.revoke(tokenId).catch(() => undefined);
-    this.end([record], withdrawal.reason, JobStatus.Removed);
+    this.end([record], withdrawal.reason, withdrawal.completed === true ? JobStatus.Completed : JobStatus.Removed);
     return { ...this.describeRequest(record, this.clock()), endReason: withdrawal.reason };
   }
 

@@ -107,6 +107,8 @@ export interface AnnexWithdrawal {
   readonly name: string;
   readonly requestId: string;
   readonly reason: string;
+  /** true: its batch job ended normally (Completed); otherwise it failed or never started (Removed). */
+  readonly completed?: boolean;
 }
 
 function positiveInt(o: Record<string, unknown>, key: string, min: number): number {
@@ -172,5 +174,5 @@ export function parseAnnexWithdrawal(body: unknown): AnnexWithdrawal {
   const o = asObject(body, 'annex withdraw');
   const reason = o.reason;
   if (typeof reason !== 'string' || reason === '' || reason.length > 4000) throw new HtcError('BAD_REQUEST', 'annex withdraw: "reason" must be a string of at most 4000 characters');
-  return { name: checkAnnexName(o.name), requestId: boundedText(o, 'requestId', 'annex withdraw', 64), reason };
+  return { name: checkAnnexName(o.name), requestId: boundedText(o, 'requestId', 'annex withdraw', 64), reason, completed: o.completed === true };
 }
