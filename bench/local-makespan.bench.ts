@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { launchLocalPilots, launchRecords, reapLocalPilots } from '../src/annex/local-system.ts';
+import { buildPilotExecutable } from '../src/annex/pilot-executable.ts';
 import { factoryOf } from './ap.bench.ts';
 import { ApProcess, BIN, clusterGone } from './ap-process.ts';
 import type { BenchResult } from './run.ts';
@@ -56,7 +57,11 @@ async function throughAnnex(c: Case, work: string, started: Set<ApProcess>): Pro
       name: c.label, system: 'local', queue: 'local', nodes: 1, cpus: 2, memoryMb: null, gpus: null, lifetimeSeconds: 3600, idleSeconds: 60, add: false,
     });
     launchLocalPilots(
-      { annexName: c.label, requestId: created.requestId, nodes: 1, cpus: 2, memoryMb: null, lifetimeSeconds: 3600, idleSeconds: 60, url: created.url, fingerprint: created.fingerprint, token: created.token, htcBin: BIN, nodeFlags: profileFlags('pilot') },
+      {
+        annexName: c.label, requestId: created.requestId, nodes: 1, cpus: 2, memoryMb: null, lifetimeSeconds: 3600, idleSeconds: 60, url: created.url, fingerprint: created.fingerprint, token: created.token, htcBin: BIN, nodeFlags: profileFlags('pilot'),
+        // $HTC_BENCH_PILOT=executable: the self-contained pilot (as on SLURM) instead of node + tsx.
+        ...(process.env.HTC_BENCH_PILOT === 'executable' ? { pilotExecutable: (await buildPilotExecutable()).path } : {}),
+      },
       scratch,
     );
     // Done when the cluster has left the queue. The status counts are cheap to ask for

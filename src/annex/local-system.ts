@@ -38,6 +38,8 @@ export interface LocalLaunch {
   readonly htcBin: string;
   /** Extra flags for node running each pilot (benchmarks profile pilots with --cpu-prof). */
   readonly nodeFlags?: readonly string[];
+  /** The self-contained pilot executable (pilot-executable.ts) to run instead of `node htcBin pilot`. */
+  readonly pilotExecutable?: string;
 }
 
 export interface LaunchRecord {
@@ -106,7 +108,11 @@ export function launchLocalPilots(launch: LocalLaunch, scratch = localScratch())
     const configPath = join(pilotDir, 'pilot.json');
     writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
     const log = openSync(join(pilotDir, 'pilot.log'), 'a', 0o600);
-    const child = spawn(process.execPath, [...(launch.nodeFlags ?? []), launch.htcBin, 'pilot', '--config', configPath], { detached: true, stdio: ['ignore', log, log], cwd: pilotDir });
+    const [program, args] =
+      launch.pilotExecutable === undefined
+        ? [process.execPath, [...(launch.nodeFlags ?? []), launch.htcBin, 'pilot', '--config', configPath]]
+        : [launch.pilotExecutable, ['--config', configPath]];
+    const child = spawn(program, args, { detached: true, stdio: ['ignore', log, log], cwd: pilotDir });
     closeSync(log);
     child.unref();
     if (child.pid === undefined) throw new HtcError('AP_FAILED', `could not start a local pilot (${process.execPath} ${launch.htcBin})`);
