@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildPilotExecutable } from '../src/annex/pilot-executable.ts';
 import { factoryOf } from './ap.bench.ts';
-import { ApProcess, BIN, sleep } from './ap-process.ts';
+import { ApProcess, apProcesses, BIN, sleep } from './ap-process.ts';
 import type { BenchResult } from './run.ts';
 import { testCluster, type TestCluster } from './test-cluster.ts';
 
@@ -68,11 +68,8 @@ async function createToFirstJob(cluster: TestCluster, work: string, label: strin
 export async function run(): Promise<BenchResult> {
   const cluster = testCluster();
   const work = mkdtempSync(join(tmpdir(), 'htc-bench-first-'));
-  const started = new Set<ApProcess>();
-  const cleanup = (): void => {
-    for (const ap of started) ap.killNow();
-  };
-  process.once('exit', cleanup);
+  const aps = apProcesses();
+  const started = aps.started;
   try {
     // The local build is cached (a cold build takes ~2 s more); it is not what this measures.
     await buildPilotExecutable();
@@ -91,8 +88,7 @@ export async function run(): Promise<BenchResult> {
       sbatchToRunningSeconds: Number(baseline.toFixed(3)),
     };
   } finally {
-    cleanup();
-    process.off('exit', cleanup);
+    aps.killAll();
     cluster.close();
     rmSync(work, { recursive: true, force: true });
   }

@@ -64,6 +64,26 @@ export async function quiet(pid: number, quietMs = 600, maxMs = 60_000, since?: 
 
 export const mib = (kib: number): string => `${(kib / 1024).toFixed(1)} MiB`;
 
+/**
+ * The APs a benchmark starts (pass `started` to ApProcess.start): `killAll`
+ * ends them at the end of the run, and they are killed at exit too should the
+ * benchmark fail before that.
+ */
+export function apProcesses(): { readonly started: Set<ApProcess>; killAll(): void } {
+  const started = new Set<ApProcess>();
+  const kill = (): void => {
+    for (const ap of started) ap.killNow();
+  };
+  process.once('exit', kill);
+  return {
+    started,
+    killAll(): void {
+      kill();
+      process.off('exit', kill);
+    },
+  };
+}
+
 /** A real AP in a child process, and a client of it. */
 /**
  * Waits until a cluster has left the AP's queue (every job finished and moved

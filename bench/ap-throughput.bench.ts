@@ -26,7 +26,7 @@ import { WebSocket } from 'ws';
 import { createPinnedAgent } from '../src/auth/pin.ts';
 import { PILOT_PROTOCOL_VERSION, frameText, parseApMessage, type ClaimMessage, type DoneMessage } from '../src/protocol/pilot.ts';
 import { factoryOf } from './ap.bench.ts';
-import { ApProcess } from './ap-process.ts';
+import { ApProcess, apProcesses } from './ap-process.ts';
 import { profileFlags } from './local-makespan.bench.ts';
 import type { BenchResult } from './run.ts';
 
@@ -92,11 +92,8 @@ async function drive(target: Target, jobs: number): Promise<{ rate: number; seco
 export async function run(): Promise<BenchResult> {
   const jobs = Number(process.env.HTC_BENCH_JOBS) || 20_000;
   const work = mkdtempSync(join(tmpdir(), 'htc-bench-throughput-'));
-  const started = new Set<ApProcess>();
-  const cleanup = (): void => {
-    for (const ap of started) ap.killNow();
-  };
-  process.once('exit', cleanup);
+  const aps = apProcesses();
+  const started = aps.started;
   try {
     // Baseline first: a bare server that speaks the protocol and keeps nothing.
     const bare = spawn(process.execPath, ['--import', 'tsx', BARE_SERVER, String(jobs)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -128,8 +125,7 @@ export async function run(): Promise<BenchResult> {
       seconds: Number(candidate.seconds.toFixed(2)),
     };
   } finally {
-    cleanup();
-    process.off('exit', cleanup);
+    aps.killAll();
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -27,7 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { launchLocalPilots, launchRecords, reapLocalPilots } from '../src/annex/local-system.ts';
 import { buildPilotExecutable } from '../src/annex/pilot-executable.ts';
 import { factoryOf } from './ap.bench.ts';
-import { ApProcess, BIN, clusterGone } from './ap-process.ts';
+import { ApProcess, apProcesses, BIN, clusterGone } from './ap-process.ts';
 import type { BenchResult } from './run.ts';
 
 interface Case {
@@ -93,11 +93,8 @@ function throughXargs(c: Case): number {
 
 export async function run(): Promise<BenchResult> {
   const work = mkdtempSync(join(tmpdir(), 'htc-bench-makespan-'));
-  const started = new Set<ApProcess>();
-  const cleanup = (): void => {
-    for (const ap of started) ap.killNow();
-  };
-  process.once('exit', cleanup);
+  const aps = apProcesses();
+  const started = aps.started;
   const jobs = Number(process.env.HTC_BENCH_JOBS) || 10_000;
   const cases: Case[] = [
     { label: 'true', jobs, executable: '/bin/true', arguments: '', aim: 1.5 },
@@ -120,8 +117,7 @@ export async function run(): Promise<BenchResult> {
       results[`${c.label}MakespanRatio`] = Number(ratio.toFixed(3));
     }
   } finally {
-    cleanup();
-    process.off('exit', cleanup);
+    aps.killAll();
     rmSync(work, { recursive: true, force: true });
   }
   return {

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchLocalPilots, launchRecords, reapLocalPilots } from '../src/annex/local-system.ts';
 import { factoryOf } from './ap.bench.ts';
-import { ApProcess, BIN, clusterGone } from './ap-process.ts';
+import { ApProcess, apProcesses, BIN, clusterGone } from './ap-process.ts';
 import { profileFlags } from './local-makespan.bench.ts';
 import type { BenchResult } from './run.ts';
 
@@ -29,11 +29,8 @@ function median(xs: readonly number[]): number {
 
 export async function run(): Promise<BenchResult> {
   const work = mkdtempSync(join(tmpdir(), 'htc-bench-pilot-start-'));
-  const started = new Set<ApProcess>();
-  const cleanup = (): void => {
-    for (const ap of started) ap.killNow();
-  };
-  process.once('exit', cleanup);
+  const aps = apProcesses();
+  const started = aps.started;
   try {
     const baseline: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
@@ -74,8 +71,7 @@ export async function run(): Promise<BenchResult> {
       rounds: rounds.map((x) => Number(x.toFixed(3))),
     };
   } finally {
-    cleanup();
-    process.off('exit', cleanup);
+    aps.killAll();
     rmSync(work, { recursive: true, force: true });
   }
 }

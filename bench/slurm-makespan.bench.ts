@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { factoryOf } from './ap.bench.ts';
-import { ApProcess, BIN, clusterGone, cpuSeconds, sleep } from './ap-process.ts';
+import { ApProcess, apProcesses, BIN, clusterGone, cpuSeconds, sleep } from './ap-process.ts';
 import type { BenchResult } from './run.ts';
 import { testCluster, type TestCluster } from './test-cluster.ts';
 
@@ -95,11 +95,8 @@ export async function run(): Promise<BenchResult> {
   const jobs = Number(process.env.HTC_BENCH_JOBS) || 2000;
   const cluster = testCluster();
   const work = mkdtempSync(join(tmpdir(), 'htc-bench-slurm-'));
-  const started = new Set<ApProcess>();
-  const cleanup = (): void => {
-    for (const ap of started) ap.killNow();
-  };
-  process.once('exit', cleanup);
+  const aps = apProcesses();
+  const started = aps.started;
   try {
     const each = await oneSbatchPerJob(cluster, jobs);
     console.log(`${jobs} x sleep 0.1, one sbatch per job: ${each.toFixed(2)} s = ${(jobs / each).toFixed(1)} jobs/s`);
@@ -128,8 +125,7 @@ export async function run(): Promise<BenchResult> {
       apCpuSeconds: Number(annex.apCpuSeconds.toFixed(2)),
     };
   } finally {
-    cleanup();
-    process.off('exit', cleanup);
+    aps.killAll();
     cluster.close();
     rmSync(work, { recursive: true, force: true });
   }

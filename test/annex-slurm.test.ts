@@ -14,15 +14,16 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { htc, ok, waitFor as waitUntil } from './cli-site.ts';
+
+/** Waits on the cluster poll more slowly and longer than on a local AP. */
+const waitFor = <T>(what: string, probe: () => T | undefined | false, timeoutMs = 120_000): Promise<T> => waitUntil(what, probe, timeoutMs, 300);
 
 const e = process.env;
 const missing = [e.HTC_TEST_SSH_HOST, e.HTC_TEST_SSH_PORT, e.HTC_TEST_SSH_USER, e.HTC_TEST_SSH_KEY, e.HTC_TEST_SSH_KNOWN_HOSTS].some((v) => v === undefined || v === '');
 const skip = missing ? 'the test cluster is not up: run scripts/test-env.sh up and export scripts/test-env.sh env (npm test does both)' : false;
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = join(root, 'bin', 'htc.js');
 let work = '';
 
 interface Site {
@@ -36,15 +37,17 @@ function site(name: string, env: NodeJS.ProcessEnv = {}): Site {
   return { dir, env: { ...process.env, HTC_DIR: join(dir, 'ap'), HTC_CONFIG_DIR: join(dir, 'config'), ...env } };
 }
 
-function htc(s: Site, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: s.dir, env: s.env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28, timeout: 300_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function ok(s: Site, args: string[]): string {
-  const r = htc(s, args);
-  assert.equal(r.status, 0, `htc ${args.join(' ')} failed:\n${r.stderr}`);
-  return r.stdout;
+/** A user's site file (HTC_CONFIG_DIR/systems/NAME.json): the test cluster's login on `port`, with one queue. */
+function userSystem(s: Site, name: string, port: string, queue: string): void {
+  mkdirSync(join(s.dir, 'config', 'systems'), { recursive: true });
+  writeFileSync(
+    join(s.dir, 'config', 'systems', `${name}.json`),
+    JSON.stringify({
+      name, supported: true, batchSystem: 'slurm', loginHost: e.HTC_TEST_SSH_HOST, loginPort: Number(port), loginName: e.HTC_TEST_SSH_USER,
+      defaultQueue: queue, requiresProject: false, scratch: '$HOME/htc-annex-scratch', slurm: { queueOption: 'partition' },
+      queues: [{ name: queue, allocation: 'node', maxNodes: 4, coresPerNode: 4, ramPerNodeMb: 1000, maxDurationSeconds: 600 }],
+    }),
+  );
 }
 
 /** The options that point the CLI at the test cluster's key and pinned host key. */
@@ -69,18 +72,6 @@ function slurmState(jobId: string): string {
 /** Pilot directories of an annex on the login node. */
 function pilotDirs(name: string): string[] {
   return remote(`ls -d htc-annex-scratch/${name}.* 2>/dev/null || true`).split('\n').filter((l) => l.trim() !== '');
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(300);
-  }
 }
 
 type Ad = Record<string, unknown>;
@@ -213,16 +204,8 @@ describe('an annex on the test cluster (SLURM over SSH)', { skip }, () => {
 
   it('shows what SLURM said when it refuses the batch job, and keeps no request record', () => {
     const s = site('refused');
-    mkdirSync(join(s.dir, 'config', 'systems'), { recursive: true });
     // A site whose catalog names a partition SLURM does not have.
-    writeFileSync(
-      join(s.dir, 'config', 'systems', 'wrong.json'),
-      JSON.stringify({
-        name: 'wrong-cluster', supported: true, batchSystem: 'slurm', loginHost: e.HTC_TEST_SSH_HOST, loginPort: Number(e.HTC_TEST_SSH_PORT), loginName: e.HTC_TEST_SSH_USER,
-        defaultQueue: 'nope', requiresProject: false, scratch: '$HOME/htc-annex-scratch', slurm: { queueOption: 'partition' },
-        queues: [{ name: 'nope', allocation: 'node', maxNodes: 4, coresPerNode: 4, ramPerNodeMb: 1000, maxDurationSeconds: 600 }],
-      }),
-    );
+    userSystem(s, 'wrong-cluster', e.HTC_TEST_SSH_PORT!, 'nope');
     ok(s, ['ap', 'start']);
     const r = htc(s, ['annex', 'create', 't-refused', 'nope@wrong-cluster', '--lifetime', '300', '--idle-time', '60', '--yes', '--allow-empty', ...LOGIN]);
     assert.equal(r.status, 1, r.stderr);
@@ -312,15 +295,7 @@ describe('an annex on the test cluster (SLURM over SSH)', { skip }, () => {
   it('logs in with a second factor once: one TOTP prompt serves create, status and shutdown', { skip: e.HTC_TEST_MFA_PORT === undefined || e.HTC_TEST_MFA_SECRET === undefined ? 'no second-factor sshd (scripts/test-env.sh up starts it)' : false }, async () => {
     const s = site('mfa');
     // The same cluster behind the sshd that asks for a TOTP code after the key: a user's site file.
-    mkdirSync(join(s.dir, 'config', 'systems'), { recursive: true });
-    writeFileSync(
-      join(s.dir, 'config', 'systems', 'mfa.json'),
-      JSON.stringify({
-        name: 'mfa-cluster', supported: true, batchSystem: 'slurm', loginHost: e.HTC_TEST_SSH_HOST, loginPort: Number(e.HTC_TEST_MFA_PORT), loginName: e.HTC_TEST_SSH_USER,
-        defaultQueue: 'debug', requiresProject: false, scratch: '$HOME/htc-annex-scratch', slurm: { queueOption: 'partition' },
-        queues: [{ name: 'debug', allocation: 'node', maxNodes: 4, coresPerNode: 4, ramPerNodeMb: 1000, maxDurationSeconds: 600 }],
-      }),
-    );
+    userSystem(s, 'mfa-cluster', e.HTC_TEST_MFA_PORT!, 'debug');
     // The user's answer to the prompt: an askpass program (as a terminal would be); it notes each prompt.
     const prompts = join(s.dir, 'prompts.txt');
     const askpass = join(s.dir, 'askpass.sh');

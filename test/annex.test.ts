@@ -10,7 +10,7 @@
  * on durations.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import { createPinnedAgent } from '../src/auth/pin.ts';
 import { ApClient } from '../src/client/index.ts';
 import { isAlive } from '../src/processes.ts';
 import { PILOT_PROTOCOL_VERSION, frameText, parseApMessage, type ApMessage } from '../src/protocol/pilot.ts';
+import { htc, ok, sleep, waitFor } from './cli-site.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin', 'htc.js');
@@ -40,29 +41,6 @@ function site(name: string, env: NodeJS.ProcessEnv = {}): Site {
   const ap = join(dir, 'ap');
   const scratch = join(dir, 'scratch');
   return { dir, ap, scratch, env: { ...process.env, HTC_DIR: ap, HTC_LOCAL_SCRATCH: scratch, ...env } };
-}
-
-function htc(s: Site, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: s.dir, env: s.env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function ok(s: Site, args: string[]): string {
-  const r = htc(s, args);
-  assert.equal(r.status, 0, `htc ${args.join(' ')} failed:\n${r.stderr}`);
-  return r.stdout;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
 }
 
 type Ad = Record<string, unknown>;
