@@ -218,6 +218,7 @@ start_sshd_mfa() {
   rm -f "$ENV_DIR/sshd-mfa.pid"
   "$ENV_DIR/sshd-mfa" -f "$ENV_DIR/sshd-mfa_config" -E "$ENV_DIR/sshd-mfa.log" 3>&- 4>&- 9>&-
   for _ in $(seq 50); do [[ -s $ENV_DIR/sshd-mfa.pid ]] && break; sleep 0.1; done
+  [[ -s $ENV_DIR/sshd-mfa.pid ]] || die "the second-factor sshd did not start: $(tail -3 "$ENV_DIR/sshd-mfa.log" 2>/dev/null)"
   cp "$ENV_DIR/sshd-mfa.pid" "$PIDS/sshd-mfa"
   log "sshd with a second factor running on 127.0.0.1:$MFA_PORT (pid $(<"$PIDS/sshd-mfa"))"
 }
@@ -251,6 +252,7 @@ case $cmd in
     need_root
     [[ -d $PIDS ]] || exit 0
     stop_pidfile sshd-mfa
+    rm -f /etc/pam.d/sshd-mfa
     stop_pidfile sshd
     for n in "${NODES[@]}"; do stop_pidfile "slurmd-$n"; done
     stop_pidfile slurmctld

@@ -191,9 +191,10 @@ describe('an annex on the test cluster (SLURM over SSH)', { skip }, () => {
     const ads = completedOf(s, 1);
     assert.ok(ads.every((a) => a.MachineAttrAnnexName0 === 't-basic' && a.NumJobStarts === 1));
 
-    const shut = JSON.parse(ok(s, ['annex', 'shutdown', 't-basic', '--json', ...LOGIN])) as { pilotsTold: number; left: string[] };
+    const shut = JSON.parse(ok(s, ['annex', 'shutdown', 't-basic', '--json', ...LOGIN])) as { pilotsTold: number; left: string[]; checked: string[] };
     assert.equal(shut.pilotsTold, 2);
     assert.deepEqual(shut.left, []);
+    assert.deepEqual(shut.checked, [`${e.HTC_TEST_SSH_USER!}@${e.HTC_TEST_SSH_HOST!}:${e.HTC_TEST_SSH_PORT!}`], 'the shutdown checked where the batch job was');
     assert.deepEqual(annexJobs('t-basic'), [], 'no SLURM job of the annex is left');
     assert.deepEqual(pilotDirs('t-basic'), [], 'no pilot directory is left');
     const retired = status(s, 't-basic');

@@ -17,6 +17,7 @@
 # On any failure after the pilot directory was made, it is removed: nothing
 # is left behind for a request that did not start.
 
+pilot_dir=
 fail() {
   code=$1
   shift
@@ -46,19 +47,21 @@ while :; do
   scratch=$scratch${rest%%\$*}
   rest=${rest#*\$}
   case $rest in
-    '{'*)
+    '{'*'}'*)
       name=${rest#\{}
       name=${name%%\}*}
       rest=${rest#*\}}
       ;;
+    '{'*) fail 2 "scratch $scratch_template: a \"\${\" without its \"}\"" ;;
     *)
       name=$(printf '%s' "$rest" | sed 's/^\([A-Za-z_][A-Za-z0-9_]*\).*$/\1/')
       rest=${rest#"$name"}
       ;;
   esac
   case $name in '' | [!A-Za-z_]* | *[!A-Za-z0-9_]*) fail 2 "scratch $scratch_template: cannot expand \"\$$name\"" ;; esac
-  eval "value=\${$name-}"
-  [ -n "$value" ] || fail 3 "scratch $scratch_template: \$$name is not set on $(hostname)"
+  # From the environment only (not this script's own variables).
+  value=$(printenv -- "$name") || fail 3 "scratch $scratch_template: \$$name is not set on $(hostname)"
+  [ -n "$value" ] || fail 3 "scratch $scratch_template: \$$name is empty on $(hostname)"
   scratch=$scratch$value
 done
 case $scratch in /*) ;; *) scratch=$HOME/$scratch ;; esac

@@ -79,6 +79,14 @@ describe('the SLURM back-end script', () => {
     assert.equal(hostile.status, 2);
     assert.match(hostile.stderr, /cannot expand/);
     assert.equal(existsSync(join(work, 'pwned')), false);
+    // Only the environment: not the script's own variables, and a "${" must close.
+    assert.equal(backend(['/tmp/$scratch_template', 'ann', 'req-5', exe], INPUT).status, 3);
+    const unclosed = backend(['${HOME/s', 'ann', 'req-6', exe], INPUT);
+    assert.equal(unclosed.status, 2);
+    assert.match(unclosed.stderr, /without its/);
+    const empty = backend(['$EMPTY/s', 'ann', 'req-7', exe], INPUT, { EMPTY: '' });
+    assert.equal(empty.status, 3);
+    assert.match(empty.stderr, /\$EMPTY is empty/);
   });
 
   it('exits with a code per cause, each with words for the user, and leaves no pilot directory', () => {
@@ -119,7 +127,7 @@ describe('the SLURM back-end script', () => {
     // A PATH with the tools the script uses and no sbatch (this machine may have a real one in /usr/bin).
     const tools = join(work, 'tools');
     mkdirSync(tools);
-    for (const tool of ['mkdir', 'sed', 'ln', 'cat', 'hostname', 'tail', 'rm']) {
+    for (const tool of ['mkdir', 'sed', 'ln', 'cat', 'hostname', 'tail', 'rm', 'printenv']) {
       const found = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
       symlinkSync(found, join(tools, tool));
     }

@@ -131,7 +131,15 @@ export async function createOnSlurm(c: SlurmCreate, client: AnnexApi, onCopy?: (
     await client.withdrawAnnexRequest({ name: c.annexName, requestId: created.requestId, reason }).catch(() => undefined);
     throw error;
   }
-  await client.recordAnnexLaunch({ name: c.annexName, requestId: created.requestId, login: session.describe(), jobId: launched.jobId!, pilotDir: launched.pilotDir!, backendPid: launched.pid });
+  try {
+    await client.recordAnnexLaunch({ name: c.annexName, requestId: created.requestId, login: session.describe(), jobId: launched.jobId!, pilotDir: launched.pilotDir!, backendPid: launched.pid });
+  } catch (error) {
+    // A batch job the AP has no record of would never be shut down: take it back.
+    await cancelRequests(session, [{ requestId: created.requestId, annexName: c.annexName, jobId: launched.jobId, pilotDir: launched.pilotDir }]).catch(() => undefined);
+    const reason = `the access point could not record SLURM job ${launched.jobId!}, so it was cancelled: ${error instanceof Error ? error.message : String(error)}`;
+    await client.withdrawAnnexRequest({ name: c.annexName, requestId: created.requestId, reason }).catch(() => undefined);
+    throw error;
+  }
   return { requestId: created.requestId, clusterId: created.clusterId, jobId: launched.jobId!, pilotDir: launched.pilotDir!, login: session.describe(), executableCopied: copied };
 }
 
@@ -161,7 +169,12 @@ export async function slurmStatus(annexes: readonly AnnexStatus[], client: Annex
   for (const [loginText, entries] of byLogin) {
     const session = sessionFor(parseLogin(loginText, options), sshDir);
     if (!session.isOpen()) continue;
-    const states = slurmJobStates(session, entries.map((e) => e.request.jobId!));
+    let states: Map<string, SlurmJobState>;
+    try {
+      states = slurmJobStates(session, entries.map((e) => e.request.jobId!));
+    } catch {
+      continue; // SLURM's view of this login is missing from the answer, not the whole status
+    }
     for (const { annex, request } of entries) {
       const state = states.get(request.jobId!);
       views.set(request.requestId, { requestId: request.requestId, state: state?.state ?? 'GONE', reason: state?.reason ?? '' });
@@ -196,12 +209,13 @@ export async function prepareSlurmShutdown(annexes: readonly AnnexStatus[], opti
   return sessions;
 }
 
-export async function finishSlurmShutdown(requests: readonly AnnexRequestStatus[], annexName: string, sessions: Map<string, SshSession>): Promise<{ cancelled: number; dirsRemoved: number; left: string[] }> {
-  const total = { cancelled: 0, dirsRemoved: 0, left: [] as string[] };
+export async function finishSlurmShutdown(requests: readonly AnnexRequestStatus[], annexName: string, sessions: Map<string, SshSession>): Promise<{ cancelled: number; dirsRemoved: number; left: string[]; checked: string[] }> {
+  const total = { cancelled: 0, dirsRemoved: 0, left: [] as string[], checked: [] as string[] };
   for (const [loginText, session] of sessions) {
     const mine = requests.filter((r) => r.login === loginText).map((r) => ({ requestId: r.requestId, annexName, jobId: r.jobId, pilotDir: r.pilotDir }));
     if (mine.length === 0) continue;
     const r = await cancelRequests(session, mine);
+    total.checked.push(loginText);
     total.cancelled += r.cancelled;
     total.dirsRemoved += r.dirsRemoved;
     total.left.push(...r.left);

@@ -191,15 +191,20 @@ export async function cancelRequests(session: SshSession, requests: readonly Lau
     waiting = waiting.filter((id) => { const s = states.get(id); return s !== undefined && !ENDED_STATES.has(s.state); });
     if (waiting.length > 0) await sleep(250);
   }
-  const dirs = requests.filter((r) => r.pilotDir !== null && isPilotDir(r.pilotDir, r)).map((r) => r.pilotDir!);
+  // A directory is removed only once its batch job is gone: never under a live pilot.
+  const stillRunning = requests.filter((r) => r.jobId !== null && waiting.includes(r.jobId));
+  const dirs = requests.filter((r) => !stillRunning.includes(r) && r.pilotDir !== null && isPilotDir(r.pilotDir, r)).map((r) => r.pilotDir!);
+  const left = [...waiting.map((id) => `SLURM job ${id}`), ...stillRunning.filter((r) => r.pilotDir !== null).map((r) => r.pilotDir!)];
   let dirsRemoved = 0;
   if (dirs.length > 0) {
     // Prints the directories it found (and removed), then those still there.
-    const sweep = 'for d in "$@"; do if [ -e "$d" ]; then echo "found $d"; rm -rf "$d"; fi; done; for d in "$@"; do if [ -e "$d" ]; then echo "left $d"; fi; done; exit 0';
+    const sweep = 'for d in "$@"; do if [ -e "$d" ]; then echo "found $d"; rm -rf "$d"; fi; done; for d in "$@"; do if [ -e "$d" ]; then echo "left $d"; fi; done; echo swept';
     const r = session.run(['sh', '-c', sweep, 'htc-sweep', ...dirs]);
-    dirsRemoved = r.stdout.split('\n').filter((l) => l.startsWith('found ')).length;
-    const left = r.stdout.split('\n').filter((l) => l.startsWith('left ')).map((l) => l.slice(5));
-    return { cancelled: live.length, dirsRemoved, left: [...left, ...waiting.map((id) => `SLURM job ${id}`)] };
+    const lines = r.stdout.split('\n');
+    // No answer is not "nothing left": the sweep must say it finished.
+    if (r.status !== 0 || !lines.includes('swept')) throw new HtcError('SSH_FAILED', `checking the pilot directories on ${session.describe()} failed: ${r.stderr.trim() || `exit ${r.status}`}; they may still be there: ${dirs.join(', ')}`);
+    dirsRemoved = lines.filter((l) => l.startsWith('found ')).length;
+    left.push(...lines.filter((l) => l.startsWith('left ')).map((l) => l.slice(5)));
   }
-  return { cancelled: live.length, dirsRemoved, left: waiting.map((id) => `SLURM job ${id}`) };
+  return { cancelled: live.length, dirsRemoved, left };
 }

@@ -48,7 +48,7 @@ export function shellCommand(argv: readonly string[]): string {
  * rather than hang on a prompt nobody sees.
  */
 export function canPrompt(env: NodeJS.ProcessEnv = process.env, stdinIsTty = process.stdin.isTTY === true): boolean {
-  return stdinIsTty || (env.SSH_ASKPASS !== undefined && env.SSH_ASKPASS !== '' && env.SSH_ASKPASS_REQUIRE === 'force');
+  return stdinIsTty || (env.SSH_ASKPASS !== undefined && env.SSH_ASKPASS !== '' && env.SSH_ASKPASS_REQUIRE?.toLowerCase() === 'force');
 }
 
 export interface SshTarget {

@@ -283,6 +283,8 @@ export class AnnexService {
   retireEnded(): void {
     const now = this.clock();
     const over = this.requests().filter((r) => {
+      // A batch job still queued at its site: its pilots' lifetime starts when it starts (shutdown or status ends it).
+      if (str(r.ad, 'hpc_annex_JOB_ID') !== '' && num(r.ad, 'hpc_annex_start_time') === null) return false;
       const lifetime = num(r.ad, 'hpc_annex_lifetime') ?? 0;
       const from = num(r.ad, 'hpc_annex_start_time') ?? r.submittedAt;
       if (now < from + lifetime + END_MARGIN_SECONDS) return false;

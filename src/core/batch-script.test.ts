@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { validateAnnexRequest, type AnnexRequestInput, type SystemEntry } from './annex-request.ts';
 import { batchScript, batchTimeMinutes, CLEANUP_MARGIN_SECONDS, sbatchOptions } from './batch-script.ts';
@@ -28,7 +31,7 @@ describe('batch scripts', () => {
   it('asks for whole nodes, one task per node, and the lifetime plus the margin within the queue limit', () => {
     const r = validateAnnexRequest(cluster, input({ nodes: 2, lifetimeSeconds: 120, idleSeconds: 60 }));
     assert.deepEqual(sbatchOptions('a1', r, '--gpus-per-node'), [
-      '--job-name=htc-annex-a1', '--partition=debug', '--nodes=2', '--ntasks-per-node=1', '--exclusive', '--time=7', '--constraint=scratch', '--output=slurm-%j.out',
+      '--job-name=htc-annex-a1', '--partition=debug', '--nodes=2', '--ntasks-per-node=1', '--exclusive', '--time=7', '--constraint=scratch', '--output=slurm-%j.out', '--no-requeue',
     ]);
   });
 
@@ -67,5 +70,13 @@ describe('batch scripts', () => {
     assert.match(text, /rm -rf "\$dir"/);
     assert.match(text, /srun .*--ntasks-per-node=1/);
     assert.doesNotMatch(text, /\/home\//);
+    // Run by hand anywhere but its pilot directory, it removes nothing.
+    const elsewhere = mkdtempSync(join(tmpdir(), 'htc-batch-'));
+    writeFileSync(join(elsewhere, 'keep'), '');
+    const r = spawnSync('sh', ['-c', text], { cwd: elsewhere, encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /not a pilot directory of request req-1/);
+    assert.ok(existsSync(join(elsewhere, 'keep')));
+    rmSync(elsewhere, { recursive: true, force: true });
   });
 });

@@ -50,6 +50,8 @@ export function sbatchOptions(annexName: string, request: ValidatedRequest, gpuF
   if (request.constraint !== null) o.push(`--constraint=${request.constraint}`);
   // Relative to the submit directory, the pilot directory: it goes with it.
   o.push('--output=slurm-%j.out');
+  // A requeued job would find its pilot directory removed by the first run.
+  o.push('--no-requeue');
   return o;
 }
 
@@ -67,6 +69,8 @@ export function batchScript(annexName: string, requestId: string, request: Valid
     ...sbatchOptions(annexName, request, gpuFlag).map((o) => `#SBATCH ${o}`),
     '',
     'dir=${SLURM_SUBMIT_DIR:-$(pwd)}',
+    '# Only the pilot directory is ever removed (not wherever someone runs this script by hand).',
+    `case $dir in */'${annexName}.${requestId}') ;; *) echo "not a pilot directory of request ${requestId}: $dir" >&2; exit 2 ;; esac`,
     'srun_pid=',
     'cleanup() {',
     '  trap - EXIT INT TERM',
@@ -74,7 +78,8 @@ export function batchScript(annexName: string, requestId: string, request: Valid
     '    kill -TERM "$srun_pid" 2>/dev/null',
     '    # The pilots vacate their jobs back to the queue; then the directory goes.',
     '    n=0',
-    '    while kill -0 "$srun_pid" 2>/dev/null && [ "$n" -lt 20 ]; do sleep 0.5; n=$((n + 1)); done',
+    '    # (up to 25 s: their jobs get 5 s to stop, their reports a moment more; sites kill after KillWait, often 30 s)',
+    '    while kill -0 "$srun_pid" 2>/dev/null && [ "$n" -lt 50 ]; do sleep 0.5; n=$((n + 1)); done',
     '  fi',
     '  cd / && rm -rf "$dir"',
     '}',

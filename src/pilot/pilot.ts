@@ -25,7 +25,7 @@ import { createPinnedAgent } from '../auth/pin.ts';
 import { API_PREFIX } from '../protocol/api.ts';
 import {
   MAX_PILOT_MESSAGE_BYTES, PILOT_PATH, PILOT_PROTOCOL_VERSION, frameText, parseApMessage,
-  type ApMessage, type ClaimMessage, type JobSpec, type PilotMessage, type ReportMessage, type Resources, type RunUsage,
+  type ApMessage, type ClaimMessage, type JobSpec, type PilotMessage, type ProcessExit, type ReportMessage, type Resources, type RunUsage,
 } from '../protocol/pilot.ts';
 import { killAllJobs, overrunFailure, runJob, type JobHandle } from './job-process.ts';
 import { InputCache } from './input-cache.ts';
@@ -280,7 +280,7 @@ export class Pilot {
       // A batch system ending the pilot (scancel, the time limit) signals every process of its
       // job at once: the job may die of that SIGTERM a moment before the pilot hears its own.
       // Such a death is the pilot's ending, not the job's result: wait a moment to tell which.
-      if (!result.vacated && claim.vacateReason === null && result.exit.exitBySignal && TERMINATION_SIGNALS.has(result.exit.signal)) {
+      if (!result.vacated && !result.overran && claim.vacateReason === null && endedByTermination(result.exit)) {
         await this.endingWithin(SIGNAL_RACE_MS);
       }
       if (result.vacated || claim.vacateReason !== null) {
@@ -445,6 +445,11 @@ export class Pilot {
 
 /** Signals a batch system sends when it ends a job (SIGTERM, SIGKILL, SIGINT, SIGHUP). */
 const TERMINATION_SIGNALS = new Set([osConstants.signals.SIGTERM, osConstants.signals.SIGKILL, osConstants.signals.SIGINT, osConstants.signals.SIGHUP]);
+
+/** Killed by one of those signals, or exited as a shell does after trapping one (128 + the signal). */
+function endedByTermination(exit: ProcessExit): boolean {
+  return exit.exitBySignal ? TERMINATION_SIGNALS.has(exit.signal) : exit.exitCode > 128 && TERMINATION_SIGNALS.has(exit.exitCode - 128);
+}
 
 /** How long a job's death by such a signal waits for the pilot's own ending before it counts as the job's result. */
 const SIGNAL_RACE_MS = 1000;

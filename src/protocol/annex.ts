@@ -160,12 +160,21 @@ export function parseAnnexLaunch(body: unknown): AnnexLaunch {
   const o = asObject(body, 'annex launch');
   const jobId = boundedText(o, 'jobId', 'annex launch', 40);
   if (!/^[0-9_]+$/.test(jobId)) throw new HtcError('BAD_REQUEST', `annex launch: "jobId" ${JSON.stringify(jobId)} is not a SLURM job id`);
+  const name = checkAnnexName(o.name);
+  const requestId = boundedText(o, 'requestId', 'annex launch', 64);
+  const login = boundedText(o, 'login', 'annex launch', 300);
+  // What shutdown later hands to ssh and rm: a plain user@host:port, and the request's own directory.
+  if (!/^(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9_][A-Za-z0-9._-]*(?::\d{1,5})?$/.test(login)) throw new HtcError('BAD_REQUEST', `annex launch: "login" ${JSON.stringify(login)} is not user@host:port`);
+  const pilotDir = boundedText(o, 'pilotDir', 'annex launch', 4096);
+  if (!pilotDir.startsWith('/') || pilotDir.includes('\0') || pilotDir.includes('/../') || !pilotDir.endsWith(`/${name}.${requestId}`)) {
+    throw new HtcError('BAD_REQUEST', `annex launch: "pilotDir" must be an absolute path ending in /${name}.${requestId}`);
+  }
   return {
-    name: checkAnnexName(o.name),
-    requestId: boundedText(o, 'requestId', 'annex launch', 64),
-    login: boundedText(o, 'login', 'annex launch', 300),
+    name,
+    requestId,
+    login,
     jobId,
-    pilotDir: boundedText(o, 'pilotDir', 'annex launch', 4096),
+    pilotDir,
     backendPid: o.backendPid === null || o.backendPid === undefined ? null : boundedText(o, 'backendPid', 'annex launch', 20),
   };
 }

@@ -88,7 +88,7 @@ async function request(add: boolean, name: string, target: string, options: Requ
     if (!options.yes) await confirm(summaryOf(name, options, queue.name, system.name), verb);
     let created;
     try {
-      const progress = copyProgress(process.stderr, 'the pilot executable');
+      const progress = copyProgress(process.stderr, 'Copying the pilot executable');
       created = await withClient(options.dir, (c) => createOnSlurm(slurm, c, progress.onBytes)).finally(() => progress.stop());
     } catch (error) {
       throw failed(error);
@@ -257,10 +257,11 @@ const registerShutdown: Register = (parent, ctx) => {
         jobsKilled += reaped.jobsKilled;
       }
       const out = createOutput({ json: options.json, stdout: ctx.stdout });
-      if (options.json) out.record({ name: result.name, pilotsTold: result.pilotsTold, requestsEnded: result.requestsEnded, killed, jobsKilled, leftoverDirsRemoved: leftDirs + slurm.dirsRemoved, slurmJobsCancelled: slurm.cancelled, left: slurm.left });
+      if (options.json) out.record({ name: result.name, pilotsTold: result.pilotsTold, requestsEnded: result.requestsEnded, killed, jobsKilled, leftoverDirsRemoved: leftDirs + slurm.dirsRemoved, slurmJobsCancelled: slurm.cancelled, checked: slurm.checked, left: slurm.left });
       else {
         ctx.stdout.write(`Annex ${name}: ${result.pilotsTold} pilot${result.pilotsTold === 1 ? '' : 's'} told to shut down; ${result.requestsEnded} request${result.requestsEnded === 1 ? '' : 's'} ended.\n`);
         if (slurm.cancelled > 0) ctx.stdout.write(`${slurm.cancelled} SLURM job${slurm.cancelled === 1 ? '' : 's'} cancelled.\n`);
+        if (slurm.checked.length > 0 && slurm.left.length === 0) ctx.stdout.write(`Checked on ${slurm.checked.join(', ')}: no SLURM job and no pilot directory of the annex is left.\n`);
         if (killed > 0) ctx.stdout.write(`${killed} local pilot${killed === 1 ? '' : 's'} did not end within ${options.wait} s and were killed.\n`);
         if (jobsKilled > 0) ctx.stdout.write(`${jobsKilled} job process${jobsKilled === 1 ? '' : 'es'} left by pilots that died were killed.\n`);
       }

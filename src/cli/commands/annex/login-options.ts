@@ -30,7 +30,7 @@ export function copyProgress(stderr: NodeJS.WriteStream, what: string): { onByte
     onBytes(sent, total) {
       if (update === null) {
         if (stderr.isTTY !== true) {
-          stderr.write(`Copying ${what} (${mb(total)} MB)...\n`);
+          stderr.write(`${what} (${mb(total)} MB)...\n`);
           const started = Date.now();
           update = () => undefined;
           stop = () => stderr.write(`Copied in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`);
