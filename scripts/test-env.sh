@@ -4,7 +4,8 @@
 # ("hpcuser"), as ../shared/reference/slurm-on-this-machine.md describes;
 # and a second sshd on 127.0.0.1:2223 that asks for a second factor (a
 # TOTP code, through PAM) after the key, like the login nodes of most HPC
-# centres.
+# centres. (tcsh is installed too: some sites give users a csh login shell,
+# and the remote command lines must mean the same there.)
 #
 #   scripts/test-env.sh up       install what is missing (apt), start what is not running
 #   scripts/test-env.sh down     stop what `up` started (by pid file), nothing else
@@ -41,7 +42,7 @@ need_root() { [[ $(id -u) -eq 0 ]] || die "must run as root (apt, daemons, the t
 
 install_packages() {
   local missing=()
-  for cmd in slurmctld slurmd sbatch munged sshd oathtool; do
+  for cmd in slurmctld slurmd sbatch munged sshd oathtool tcsh; do
     command -v "$cmd" >/dev/null 2>&1 || [[ -x /usr/sbin/$cmd ]] || missing+=("$cmd")
   done
   compgen -G '/usr/lib/*/security/pam_google_authenticator.so' >/dev/null || compgen -G '/lib/*/security/pam_google_authenticator.so' >/dev/null || missing+=(pam_google_authenticator)
@@ -49,7 +50,7 @@ install_packages() {
   log "installing SLURM, munge, OpenSSH and the TOTP PAM module (missing: ${missing[*]})"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
-  apt-get install -y -qq --no-install-recommends slurmctld slurmd slurm-client munge openssh-server openssh-client libpam-google-authenticator oathtool >/dev/null
+  apt-get install -y -qq --no-install-recommends slurmctld slurmd slurm-client munge openssh-server openssh-client libpam-google-authenticator oathtool tcsh >/dev/null
 }
 
 write_slurm_conf() {

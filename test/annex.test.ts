@@ -126,7 +126,9 @@ describe('a local annex', () => {
 
     const { pids } = createAnnex(s, 'nightly', ['--nodes', '2', '--cpus', '2', '--idle-time', '60', '--lifetime', '600']);
     assert.equal(pids.length, 2);
-    await waitFor('6 completed jobs', () => completedOf(s, 1).length === 6);
+    const explain = (): string =>
+      JSON.stringify({ jobs: jobs(s).map((a) => [a.ClusterId, a.ProcId, a.JobStatus, a.HoldReason ?? null]), annex: JSON.parse(ok(s, ['annex', 'status', 'nightly', '--json'])) as unknown, log: readFileSync(join(s.ap, 'ap.log'), 'utf8').slice(-2000) });
+    await waitFor('6 completed jobs', () => completedOf(s, 1).length === 6, 120_000, 200, explain);
     await waitFor('the opted-in job to complete', () => completedOf(s, 4).length === 1);
 
     for (let p = 0; p < 6; p++) {

@@ -29,13 +29,27 @@ export function ok(s: CliSite, args: readonly string[]): string {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `probe` until it gives a value (not undefined or false), or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000, pollMs = 200): Promise<T> {
+/**
+ * Polls `probe` until it gives a value (not undefined or false), or fails
+ * after `timeoutMs`; `explain`, when given, says what the state was then.
+ */
+export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000, pollMs = 200, explain?: () => string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = probe();
     if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${explained(explain)}`);
+    }
     await sleep(pollMs);
+  }
+}
+
+function explained(explain: (() => string) | undefined): string {
+  if (explain === undefined) return '';
+  try {
+    return `; state then: ${explain()}`;
+  } catch (error) {
+    return `; the state could not be read: ${(error as Error).message}`;
   }
 }

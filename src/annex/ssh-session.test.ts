@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { shellCommand, shellQuote } from './ssh-session.ts';
+import { remoteCommandLine, shellCommand, shellQuote } from './ssh-session.ts';
 
 /** What a real POSIX shell makes of a command line: its words, one per line (printf '%s\0'). */
 function words(argv: readonly string[]): string[] {
@@ -31,5 +31,27 @@ describe('shellQuote', () => {
   it('refuses what no shell argument can hold, and an empty command', () => {
     assert.throws(() => shellQuote('a\0b'), /NUL/);
     assert.throws(() => shellCommand([]), /needs a program/);
+  });
+});
+
+describe('remoteCommandLine', () => {
+  const hostile = ['plain', 'two words', '', "it's", '$(touch /tmp/htc-pwned)', '`id`', 'a;b', '!', '!!', 'line\nbreak', 'ünïcode ✓', '*'];
+  const shells = ['sh', 'bash', 'tcsh', 'csh'].filter((sh) => spawnSync('sh', ['-c', `command -v ${sh}`]).status === 0);
+
+  it('gives the arguments back exactly, through every login shell this machine has (sh, bash, csh, tcsh)', () => {
+    assert.ok(shells.includes('sh'));
+    const line = remoteCommandLine(['printf', '%s\\0', ...hostile]);
+    assert.match(line, /^\/bin\/sh -c 'eval "\$\(echo [A-Za-z0-9+/=]+ \| base64 -d\)"'$/, 'the login shell sees only safe characters');
+    for (const shell of shells) {
+      const r = spawnSync(shell, ['-c', line], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `${shell}: ${r.stderr}`);
+      assert.deepEqual(r.stdout.split('\0').slice(0, -1), hostile, shell);
+    }
+  });
+
+  it('passes standard input and the exit status through', () => {
+    const r = spawnSync('sh', ['-c', remoteCommandLine(['sh', '-c', 'cat; exit 3'])], { encoding: 'utf8', input: 'in\n' });
+    assert.equal(r.status, 3);
+    assert.equal(r.stdout, 'in\n');
   });
 });

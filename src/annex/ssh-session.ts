@@ -42,6 +42,18 @@ export function shellCommand(argv: readonly string[]): string {
 }
 
 /**
+ * The line ssh hands to the login node's login shell for `argv`: a POSIX
+ * `sh` that decodes the command (base64) and runs it. The login shell sees
+ * only safe characters, so the command means the same under any login shell
+ * (csh and tcsh, still common on HPC login nodes, refuse a newline inside
+ * quotes and expand `!` even there); `sh` sees `shellCommand(argv)`.
+ */
+export function remoteCommandLine(argv: readonly string[]): string {
+  const encoded = Buffer.from(shellCommand(argv), 'utf8').toString('base64');
+  return `/bin/sh -c 'eval "$(echo ${encoded} | base64 -d)"'`;
+}
+
+/**
  * Whether a login may prompt: in a terminal, or where the user has an
  * askpass program answer prompts (SSH_ASKPASS with SSH_ASKPASS_REQUIRE=force,
  * as OpenSSH documents it). Otherwise the login runs in BatchMode and fails
@@ -145,7 +157,7 @@ export class SshSession {
   /** Runs a remote program (an argument vector) over the master connection. */
   run(argv: readonly string[], options: { input?: string; timeoutMs?: number } = {}): RemoteResult {
     this.requireOpen();
-    const r = spawnSync('ssh', [...this.baseOptions(), '-o', 'BatchMode=yes', '-o', 'ControlMaster=no', this.target.host, '--', shellCommand(argv)], {
+    const r = spawnSync('ssh', [...this.baseOptions(), '-o', 'BatchMode=yes', '-o', 'ControlMaster=no', this.target.host, '--', remoteCommandLine(argv)], {
       encoding: 'utf8',
       input: options.input,
       timeout: options.timeoutMs ?? COMMAND_TIMEOUT_MS,
@@ -169,7 +181,7 @@ export class SshSession {
    */
   async send(argv: readonly string[], source: Readable, onBytes?: (sent: number) => void): Promise<RemoteResult> {
     this.requireOpen();
-    const child = spawn('ssh', [...this.baseOptions(), '-o', 'BatchMode=yes', '-o', 'ControlMaster=no', this.target.host, '--', shellCommand(argv)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('ssh', [...this.baseOptions(), '-o', 'BatchMode=yes', '-o', 'ControlMaster=no', this.target.host, '--', remoteCommandLine(argv)], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
