@@ -6,7 +6,7 @@
  * up; `npm test` brings it up.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -61,6 +61,17 @@ describe('an SSH session to the test cluster', { skip }, () => {
     session.copyTo(local, remote);
     assert.equal(session.run(['cat', remote]).stdout, 'pilot bytes\n');
     assert.equal(session.run(['rm', '-f', remote]).status, 0);
+  });
+
+  it('streams a file to a remote command, counting the bytes, and says so when the local file cannot be read', async () => {
+    const local = join(work, 'stream.bin');
+    writeFileSync(local, Buffer.alloc(3 * 2 ** 20, 7));
+    const counts: number[] = [];
+    const r = await session.send(['sh', '-c', 'wc -c'], createReadStream(local), (sent) => counts.push(sent));
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), String(3 * 2 ** 20));
+    assert.equal(counts.at(-1), 3 * 2 ** 20);
+    await assert.rejects(session.send(['cat'], createReadStream(join(work, 'missing.bin'))), (error: unknown) => error instanceof HtcError && error.code === 'SSH_FAILED' && /reading the local file/.test(error.message));
   });
 
   it('htc annex login opens the connection later annex commands reuse', () => {

@@ -199,8 +199,19 @@ export class SshSession {
       child.once('close', (code) => resolve(code ?? 255));
     });
     // A remote side that ends early closes the pipe: its exit status tells why, not EPIPE.
+    // A local read error is ours, though: the remote side would only see a short copy.
+    let readError: Error | undefined;
+    source.once('error', (error: Error) => (readError = error));
+    // A copy that stalls (a network that went quiet) ends as a failure, not a hang.
+    const timer = setTimeout(() => child.kill('SIGTERM'), COMMAND_TIMEOUT_MS);
     await pipeline(source, counted, child.stdin).catch(() => undefined);
-    const status = await exited;
+    if (readError !== undefined) {
+      child.kill('SIGTERM');
+      await exited.catch(() => undefined);
+      clearTimeout(timer);
+      throw new HtcError('SSH_FAILED', `reading the local file to send to ${this.describe()} failed: ${readError.message}`);
+    }
+    const status = await exited.finally(() => clearTimeout(timer));
     if (status === 255 && !this.isOpen()) {
       throw new HtcError('SSH_DISCONNECTED', `the connection to ${this.describe()} dropped while running ${argv[0]}; log in again with "htc annex login"`);
     }
