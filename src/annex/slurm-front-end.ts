@@ -16,8 +16,8 @@ import { batchScript } from '../core/batch-script.ts';
 import { HtcError } from '../errors.ts';
 import type { AnnexCreateRequest, AnnexCreateResponse, AnnexLaunch, AnnexRequestStatus, AnnexStatus, AnnexWithdrawal } from '../protocol/annex.ts';
 import { buildPilotExecutable } from './pilot-executable.ts';
-import { cancelRequests, ENDED_STATES, ensureRemoteExecutable, pilotConfig, remoteExecutablePath, slurmJobStates, submitPilots, type SlurmJobState } from './slurm-system.ts';
-import { canPrompt, SshSession, type SshTarget } from './ssh-session.ts';
+import { cancelRequests, ENDED_STATES, ensureRemoteExecutable, pilotConfig, remoteExecutablePath, scratchTemplate, slurmJobStates, submitPilots, type SlurmJobState } from './slurm-system.ts';
+import { canPrompt, describeTarget, SshSession, type SshTarget } from './ssh-session.ts';
 
 /** What the front-end needs of the access point (the client has it). */
 export interface AnnexApi {
@@ -33,36 +33,29 @@ export interface LoginOptions {
   knownHosts?: string;
 }
 
+/** `user@host:port` (any part may be missing) and the key options, as one target. */
+function target(host: string, loginName: string | undefined, port: number | undefined, options: LoginOptions): SshTarget {
+  return {
+    host,
+    ...(loginName === undefined ? {} : { loginName }),
+    ...(port === undefined ? {} : { port }),
+    ...(options.identityFile === undefined ? {} : { identityFile: options.identityFile }),
+    ...(options.knownHosts === undefined ? {} : { knownHostsFile: options.knownHosts }),
+  };
+}
+
 /** Where to log in for `system`: the catalog's login node, with the options laid over it. */
 export function loginTarget(system: SystemEntry, options: LoginOptions): SshTarget {
   const host = options.loginHost ?? system.loginHost;
   if (host === undefined) throw new HtcError('USAGE', `${system.name} has no login node in the catalog: give --login-host`);
-  const loginName = options.loginName ?? system.loginName;
-  return {
-    host,
-    ...(loginName === undefined ? {} : { loginName }),
-    ...(system.loginPort === undefined ? {} : { port: system.loginPort }),
-    ...(options.identityFile === undefined ? {} : { identityFile: options.identityFile }),
-    ...(options.knownHosts === undefined ? {} : { knownHostsFile: options.knownHosts }),
-  };
+  return target(host, options.loginName ?? system.loginName, system.loginPort, options);
 }
 
 /** A login as recorded on requests (`user@host:port`) back into a target; the options add the key and known hosts. */
 export function parseLogin(login: string, options: LoginOptions): SshTarget {
   const m = /^(?:([^@]+)@)?([^:@]+)(?::(\d+))?$/.exec(login);
   if (m === null) throw new HtcError('INTERNAL', `the request's login ${JSON.stringify(login)} is not user@host:port`);
-  return {
-    host: m[2]!,
-    ...(m[1] === undefined ? {} : { loginName: m[1] }),
-    ...(m[3] === undefined ? {} : { port: Number(m[3]) }),
-    ...(options.identityFile === undefined ? {} : { identityFile: options.identityFile }),
-    ...(options.knownHosts === undefined ? {} : { knownHostsFile: options.knownHosts }),
-  };
-}
-
-/** `sshDir`: where control sockets live (the user's htc directory). */
-export function sessionFor(target: SshTarget, sshDir: string): SshSession {
-  return new SshSession(target, sshDir);
+  return target(m[2]!, m[1], m[3] === undefined ? undefined : Number(m[3]), options);
 }
 
 /** Opens the login (once: an open one is reused); in a terminal it may prompt, without one it must not. */
@@ -82,11 +75,9 @@ export interface SlurmCreate {
 
 /** What `--dry-run` prints: every step, and the batch script, with no login and nothing recorded. */
 export function dryRun(c: SlurmCreate): string {
-  const target = loginTarget(c.system, c.login);
-  const session = sessionFor(target, c.sshDir);
-  const scratch = c.system.scratch ?? '$HOME/htc-annex-scratch';
+  const scratch = scratchTemplate(c.system);
   const steps = [
-    `1. Log in to ${session.describe()} once (password and second-factor prompts appear here); every later step reuses that connection.`,
+    `1. Log in to ${describeTarget(loginTarget(c.system, c.login))} once (password and second-factor prompts appear here); every later step reuses that connection.`,
     `2. Copy the pilot executable to ~/${remoteExecutablePath('<sha256>')} on the login node, unless a copy with the same content is there.`,
     `3. Ask the access point for the request record and an annex token for ${c.annexName}.`,
     `4. Run the back-end on the login node: make ${scratch}/${c.annexName}.<request-id> (mode 0700), write pilot.json (with the token, mode 0600) and batch.sh there, and submit batch.sh with sbatch.`,
@@ -106,7 +97,7 @@ export interface SlurmCreated {
 
 /** `annex create | add` on a SLURM system. `client` talks to the AP; errors are HtcErrors for the user. */
 export async function createOnSlurm(c: SlurmCreate, client: AnnexApi, onCopy?: (sent: number, total: number) => void): Promise<SlurmCreated> {
-  const session = sessionFor(loginTarget(c.system, c.login), c.sshDir);
+  const session = new SshSession(loginTarget(c.system, c.login), c.sshDir);
   const executable = await buildPilotExecutable();
   await login(session);
   const { remotePath, copied } = await ensureRemoteExecutable(session, executable, onCopy);
@@ -132,15 +123,15 @@ export async function createOnSlurm(c: SlurmCreate, client: AnnexApi, onCopy?: (
     throw error;
   }
   try {
-    await client.recordAnnexLaunch({ name: c.annexName, requestId: created.requestId, login: session.describe(), jobId: launched.jobId!, pilotDir: launched.pilotDir!, backendPid: launched.pid });
+    await client.recordAnnexLaunch({ name: c.annexName, requestId: created.requestId, login: session.describe(), jobId: launched.jobId, pilotDir: launched.pilotDir, backendPid: launched.pid });
   } catch (error) {
     // A batch job the AP has no record of would never be shut down: take it back.
     await cancelRequests(session, [{ requestId: created.requestId, annexName: c.annexName, jobId: launched.jobId, pilotDir: launched.pilotDir }]).catch(() => undefined);
-    const reason = `the access point could not record SLURM job ${launched.jobId!}, so it was cancelled: ${error instanceof Error ? error.message : String(error)}`;
+    const reason = `the access point could not record SLURM job ${launched.jobId}, so it was cancelled: ${error instanceof Error ? error.message : String(error)}`;
     await client.withdrawAnnexRequest({ name: c.annexName, requestId: created.requestId, reason }).catch(() => undefined);
     throw error;
   }
-  return { requestId: created.requestId, clusterId: created.clusterId, jobId: launched.jobId!, pilotDir: launched.pilotDir!, login: session.describe(), executableCopied: copied };
+  return { requestId: created.requestId, clusterId: created.clusterId, jobId: launched.jobId, pilotDir: launched.pilotDir, login: session.describe(), executableCopied: copied };
 }
 
 /** A request's SLURM job as squeue shows it, when the login is open. */
@@ -167,7 +158,7 @@ export async function slurmStatus(annexes: readonly AnnexStatus[], client: Annex
     }
   }
   for (const [loginText, entries] of byLogin) {
-    const session = sessionFor(parseLogin(loginText, options), sshDir);
+    const session = new SshSession(parseLogin(loginText, options), sshDir);
     if (!session.isOpen()) continue;
     let states: Map<string, SlurmJobState>;
     try {
@@ -201,7 +192,7 @@ export async function prepareSlurmShutdown(annexes: readonly AnnexStatus[], opti
   for (const a of annexes) {
     for (const r of a.requests) {
       if (r.state === 'retired' || r.login === null || sessions.has(r.login)) continue;
-      const session = sessionFor(parseLogin(r.login, options), sshDir);
+      const session = new SshSession(parseLogin(r.login, options), sshDir);
       await login(session);
       sessions.set(r.login, session);
     }

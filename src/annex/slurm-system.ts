@@ -19,6 +19,7 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { HtcError } from '../errors.ts';
 import type { SystemEntry, ValidatedRequest } from '../core/annex-request.ts';
 import { endMargin } from './local-system.ts';
+import type { PilotExecutable } from './pilot-executable.ts';
 import type { SshSession } from './ssh-session.ts';
 
 /** Where pilot executables are cached on login nodes, relative to the home directory. */
@@ -61,10 +62,9 @@ export function pilotConfig(options: {
   };
 }
 
-export interface LocalExecutable {
-  readonly path: string;
-  readonly sha256: string;
-  readonly bytes: number;
+/** Where the system puts pilot directories (the catalog's template, expanded on the login node). */
+export function scratchTemplate(system: SystemEntry): string {
+  return system.scratch ?? '$HOME/htc-annex-scratch';
 }
 
 /**
@@ -72,7 +72,7 @@ export interface LocalExecutable {
  * (reporting bytes sent) when it is not there. Returns its path there
  * (relative to the home directory) and whether it was copied.
  */
-export async function ensureRemoteExecutable(session: SshSession, local: LocalExecutable, onBytes?: (sent: number, total: number) => void): Promise<{ remotePath: string; copied: boolean }> {
+export async function ensureRemoteExecutable(session: SshSession, local: Pick<PilotExecutable, 'path' | 'sha256' | 'bytes'>, onBytes?: (sent: number, total: number) => void): Promise<{ remotePath: string; copied: boolean }> {
   const remotePath = remoteExecutablePath(local.sha256);
   if (session.run(['test', '-x', remotePath]).status === 0) return { remotePath, copied: false };
   const install =
@@ -110,6 +110,13 @@ export function parseBackendOutput(stdout: string): BackendResult {
   return { pid: values.get('PID') ?? null, pilotDir: values.get('PILOT_DIR') ?? null, jobId: values.get('JOB_ID') ?? null };
 }
 
+/** A batch job the back-end submitted: the job, and the pilot directory it made first. */
+export interface SubmittedPilots {
+  readonly pid: string | null;
+  readonly pilotDir: string;
+  readonly jobId: string;
+}
+
 /**
  * Runs the back-end on the login node: pilot directory, config, batch
  * script, sbatch. Throws ANNEX_BACKEND_FAILED with the cause in words and
@@ -118,17 +125,17 @@ export function parseBackendOutput(stdout: string): BackendResult {
 export function submitPilots(
   session: SshSession,
   options: { readonly system: SystemEntry; readonly annexName: string; readonly requestId: string; readonly executable: string; readonly config: Record<string, unknown>; readonly batchScript: string },
-): BackendResult {
-  const scratch = options.system.scratch ?? '$HOME/htc-annex-scratch';
+): SubmittedPilots {
+  const scratch = scratchTemplate(options.system);
   const input = `${JSON.stringify(options.config)}\n${options.batchScript}`;
   const r = session.run(['sh', '-c', BACKEND_SCRIPT, 'htc-annex-backend', scratch, options.annexName, options.requestId, options.executable], { input, timeoutMs: 120_000 });
-  const result = parseBackendOutput(r.stdout);
-  if (r.status !== 0 || result.jobId === null) {
+  const { pid, pilotDir, jobId } = parseBackendOutput(r.stdout);
+  if (r.status !== 0 || jobId === null || pilotDir === null) {
     const cause = BACKEND_FAILURES[r.status] ?? `the back-end failed (exit ${r.status})`;
     const said = r.stderr.trim();
     throw new HtcError('ANNEX_BACKEND_FAILED', `${cause} on ${session.describe()}${said === '' ? '' : `: ${said}`}`);
   }
-  return result;
+  return { pid, pilotDir, jobId };
 }
 
 export interface SlurmJobState {

@@ -80,6 +80,11 @@ export interface RemoteResult {
   readonly stderr: string;
 }
 
+/** `user@host:port` as far as the target names them (how requests record a login). */
+export function describeTarget(target: SshTarget): string {
+  return `${target.loginName === undefined ? '' : `${target.loginName}@`}${target.host}${target.port === undefined ? '' : `:${target.port}`}`;
+}
+
 /** How long a multiplexed command may take before it is called hung. */
 const COMMAND_TIMEOUT_MS = 10 * 60_000;
 
@@ -144,7 +149,7 @@ export class SshSession {
   }
 
   describe(): string {
-    return `${this.target.loginName === undefined ? '' : `${this.target.loginName}@`}${this.target.host}${this.target.port === undefined ? '' : `:${this.target.port}`}`;
+    return describeTarget(this.target);
   }
 
   /** Refuses to go on without a master: later steps must never prompt or log in again on their own. */
@@ -154,10 +159,22 @@ export class SshSession {
     }
   }
 
+  /** ssh's arguments for one remote command over the master: never a prompt, never a new master. */
+  private commandArgs(argv: readonly string[]): string[] {
+    return [...this.baseOptions(), '-o', 'BatchMode=yes', '-o', 'ControlMaster=no', this.target.host, '--', remoteCommandLine(argv)];
+  }
+
+  /** After ssh exited `status`: 255 is ssh's own failure (the connection), not the remote program's. */
+  private checkConnection(status: number | null, argv: readonly string[]): void {
+    if (status === 255 && !this.isOpen()) {
+      throw new HtcError('SSH_DISCONNECTED', `the connection to ${this.describe()} dropped while running ${argv[0]}; log in again with "htc annex login"`);
+    }
+  }
+
   /** Runs a remote program (an argument vector) over the master connection. */
   run(argv: readonly string[], options: { input?: string; timeoutMs?: number } = {}): RemoteResult {
     this.requireOpen();
-    const r = spawnSync('ssh', [...this.baseOptions(), '-o', 'BatchMode=yes', '-o', 'ControlMaster=no', this.target.host, '--', remoteCommandLine(argv)], {
+    const r = spawnSync('ssh', this.commandArgs(argv), {
       encoding: 'utf8',
       input: options.input,
       timeout: options.timeoutMs ?? COMMAND_TIMEOUT_MS,
@@ -167,10 +184,7 @@ export class SshSession {
       const timedOut = (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT';
       throw new HtcError('SSH_FAILED', `${argv[0]} on ${this.describe()} ${timedOut ? 'did not finish in time' : `could not run: ${r.error.message}`}`);
     }
-    // 255 is ssh's own failure (the connection), not the remote program's.
-    if (r.status === 255 && !this.isOpen()) {
-      throw new HtcError('SSH_DISCONNECTED', `the connection to ${this.describe()} dropped while running ${argv[0]}; log in again with "htc annex login"`);
-    }
+    this.checkConnection(r.status, argv);
     return { status: r.status ?? 255, stdout: r.stdout, stderr: r.stderr };
   }
 
@@ -181,7 +195,7 @@ export class SshSession {
    */
   async send(argv: readonly string[], source: Readable, onBytes?: (sent: number) => void): Promise<RemoteResult> {
     this.requireOpen();
-    const child = spawn('ssh', [...this.baseOptions(), '-o', 'BatchMode=yes', '-o', 'ControlMaster=no', this.target.host, '--', remoteCommandLine(argv)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('ssh', this.commandArgs(argv), { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -212,9 +226,7 @@ export class SshSession {
       throw new HtcError('SSH_FAILED', `reading the local file to send to ${this.describe()} failed: ${readError.message}`);
     }
     const status = await exited.finally(() => clearTimeout(timer));
-    if (status === 255 && !this.isOpen()) {
-      throw new HtcError('SSH_DISCONNECTED', `the connection to ${this.describe()} dropped while running ${argv[0]}; log in again with "htc annex login"`);
-    }
+    this.checkConnection(status, argv);
     return { status, stdout, stderr };
   }
 

@@ -149,15 +149,17 @@ export class AnnexService {
   status(caller: Caller, name: string | undefined): AnnexStatus[] {
     this.retireEnded();
     const byName = new Map<string, AnnexStatus & { requests: AnnexRequestStatus[] }>();
+    const entryFor = (owner: string, annex: string): AnnexStatus & { requests: AnnexRequestStatus[] } => {
+      let entry = byName.get(`${owner}/${annex}`);
+      if (entry === undefined) {
+        entry = { name: annex, owner, requests: [], slots: [], jobs: this.jobCounts(owner, annex) };
+        byName.set(`${owner}/${annex}`, entry);
+      }
+      return entry;
+    };
     for (const r of this.requests(name)) {
       if (r.owner !== caller.user && !caller.isAdministrator) continue;
-      const annex = str(r.ad, 'hpc_annex_name');
-      let entry = byName.get(`${r.owner}/${annex}`);
-      if (entry === undefined) {
-        entry = { name: annex, owner: r.owner, requests: [], slots: [], jobs: this.jobCounts(r.owner, annex) };
-        byName.set(`${r.owner}/${annex}`, entry);
-      }
-      entry.requests.push(this.describeRequest(r));
+      entryFor(r.owner, str(r.ad, 'hpc_annex_name')).requests.push(this.describeRequest(r));
     }
     // Requests that ended lately (HTCondor keeps them about an hour): retired, from history.
     const now = this.clock();
@@ -166,13 +168,7 @@ export class AnnexService {
       const ad = parseClassAd(h.ad);
       const annex = str(ad, 'hpc_annex_name');
       if (num(ad, 'JobUniverse') !== 12 || annex === '' || (name !== undefined && annex !== name)) continue;
-      const key = `${h.owner}/${annex}`;
-      let entry = byName.get(key);
-      if (entry === undefined) {
-        entry = { name: annex, owner: h.owner, requests: [], slots: [], jobs: this.jobCounts(h.owner, annex) };
-        byName.set(key, entry);
-      }
-      entry.requests.push(this.describeRequest({ clusterId: h.id.clusterId, owner: h.owner, status: h.status, ad, submittedAt: num(ad, 'QDate') ?? 0 }, h.completedAt));
+      entryFor(h.owner, annex).requests.push(this.describeRequest({ clusterId: h.id.clusterId, owner: h.owner, status: h.status, ad, submittedAt: num(ad, 'QDate') ?? 0 }, h.completedAt));
     }
     const out: AnnexStatus[] = [];
     for (const entry of byName.values()) {
@@ -234,8 +230,7 @@ export class AnnexService {
   /** Ends one request (its batch job was refused, or is gone), revoking its token; the reason stays in history. */
   async withdraw(caller: Caller, withdrawal: AnnexWithdrawal): Promise<AnnexRequestStatus> {
     const record = this.ownRequest(caller, withdrawal.name, withdrawal.requestId);
-    const tokenId = str(record.ad, 'hpc_annex_token_id');
-    if (tokenId !== '') await this.tokens.revoke(tokenId).catch(() => undefined);
+    await this.revokeTokens([record]);
     this.end([record], withdrawal.reason, withdrawal.completed === true ? JobStatus.Completed : JobStatus.Removed);
     return { ...this.describeRequest(record, this.clock()), endReason: withdrawal.reason };
   }
@@ -261,19 +256,10 @@ export class AnnexService {
   async shutdown(caller: Caller, name: string): Promise<AnnexShutdownResponse> {
     const records = this.requests(name).filter((r) => r.owner === caller.user || caller.isAdministrator);
     if (records.length === 0) throw new HtcError('NOT_FOUND', `there is no annex named ${name}`);
-    let told = 0;
-    for (const owner of new Set(records.map((r) => r.owner))) told += this.scheduler.shutdownAnnex(name, owner, `annex ${name} was shut down by ${caller.user}`);
-    for (const r of records) {
-      const tokenId = str(r.ad, 'hpc_annex_token_id');
-      if (tokenId !== '') {
-        try {
-          await this.tokens.revoke(tokenId);
-        } catch {
-          // already gone: nothing to revoke
-        }
-      }
-    }
     const reason = `annex ${name} was shut down by ${caller.user}`;
+    let told = 0;
+    for (const owner of new Set(records.map((r) => r.owner))) told += this.scheduler.shutdownAnnex(name, owner, reason);
+    await this.revokeTokens(records);
     const ended = this.end(records, reason);
     const now = this.clock();
     return { name, pilotsTold: told, requestsEnded: ended, requests: records.map((r) => ({ ...this.describeRequest(r, now), endReason: reason })) };
@@ -283,10 +269,11 @@ export class AnnexService {
   retireEnded(): void {
     const now = this.clock();
     const over = this.requests().filter((r) => {
+      const started = num(r.ad, 'hpc_annex_start_time');
       // A batch job still queued at its site: its pilots' lifetime starts when it starts (shutdown or status ends it).
-      if (str(r.ad, 'hpc_annex_JOB_ID') !== '' && num(r.ad, 'hpc_annex_start_time') === null) return false;
+      if (str(r.ad, 'hpc_annex_JOB_ID') !== '' && started === null) return false;
       const lifetime = num(r.ad, 'hpc_annex_lifetime') ?? 0;
-      const from = num(r.ad, 'hpc_annex_start_time') ?? r.submittedAt;
+      const from = started ?? r.submittedAt;
       if (now < from + lifetime + END_MARGIN_SECONDS) return false;
       const requestId = str(r.ad, 'hpc_annex_request_id');
       return !this.scheduler.slots({ annexName: str(r.ad, 'hpc_annex_name'), owner: r.owner }).some((s) => s.requestId === requestId);
@@ -294,10 +281,13 @@ export class AnnexService {
     if (over.length === 0) return;
     this.end(over, 'the annex request reached the end of its lifetime');
     // Its token must not attach pilots any more.
-    for (const r of over) {
-      const tokenId = str(r.ad, 'hpc_annex_token_id');
-      if (tokenId !== '') void this.tokens.revoke(tokenId).catch(() => undefined);
-    }
+    void this.revokeTokens(over);
+  }
+
+  /** The requests' annex tokens, revoked (one already gone has nothing to revoke). */
+  private async revokeTokens(records: readonly RequestRecord[]): Promise<void> {
+    const ids = records.map((r) => str(r.ad, 'hpc_annex_token_id')).filter((id) => id !== '');
+    await Promise.all(ids.map((id) => this.tokens.revoke(id).catch(() => undefined)));
   }
 
   private end(records: readonly RequestRecord[], reason: string, status: typeof JobStatus.Completed | typeof JobStatus.Removed = JobStatus.Completed): number {

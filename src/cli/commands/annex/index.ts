@@ -9,9 +9,9 @@
 import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { launchLocalPilots, launchRecords, livePilots, localScratch, reapLocalPilots } from '../../../annex/local-system.ts';
-import { createOnSlurm, dryRun, finishSlurmShutdown, loginTarget, prepareSlurmShutdown, sessionFor, slurmStatus, type LoginOptions, type SlurmCreate, type SlurmView } from '../../../annex/slurm-front-end.ts';
+import { createOnSlurm, dryRun, finishSlurmShutdown, loginTarget, prepareSlurmShutdown, slurmStatus, type LoginOptions, type SlurmCreate, type SlurmView } from '../../../annex/slurm-front-end.ts';
 import { copyProgress, sshDirectory, withLoginOptions } from './login-options.ts';
-import { canPrompt } from '../../../annex/ssh-session.ts';
+import { canPrompt, SshSession } from '../../../annex/ssh-session.ts';
 import { catalogRows, findSystem, loadCatalog } from '../../../annex/catalog.ts';
 import { planRequest } from '../../../annex/systems.ts';
 import { HtcError } from '../../../errors.ts';
@@ -78,14 +78,21 @@ async function request(add: boolean, name: string, target: string, options: Requ
   }
   const { system, queue } = planned;
   if (options.test) return;
+  if (system.batchSystem !== 'slurm' && system.batchSystem !== 'local') {
+    throw new HtcError('USAGE', `Error while trying to run annex ${verb}: the request is valid, but ${system.name} uses ${system.batchSystem}, which annexes cannot start yet; --test validates requests for every system`);
+  }
+  const slurm: SlurmCreate = { add, annexName: name, system, request: planned.request, allowEmpty: options.allowEmpty, login: options, sshDir: sshDirectory(options.dir) };
+  if (options.dryRun) {
+    ctx.stdout.write(
+      system.batchSystem === 'slurm'
+        ? dryRun(slurm)
+        : `1. Start ${options.nodes} pilot process${options.nodes === 1 ? '' : 'es'} on this machine, in ${localScratch()}, with an annex token for ${name}.\n`,
+    );
+    return;
+  }
+  if (!options.yes) await confirm(summaryOf(name, options, queue.name, system.name), verb);
   const failed = (error: unknown): unknown => (error instanceof HtcError && !error.message.startsWith('Error while') ? new HtcError(error.code, `Error while trying to run annex ${verb}: ${error.message}`) : error);
   if (system.batchSystem === 'slurm') {
-    const slurm: SlurmCreate = { add, annexName: name, system, request: planned.request, allowEmpty: options.allowEmpty, login: options, sshDir: sshDirectory(options.dir) };
-    if (options.dryRun) {
-      ctx.stdout.write(`${dryRun(slurm)}`);
-      return;
-    }
-    if (!options.yes) await confirm(summaryOf(name, options, queue.name, system.name), verb);
     let created;
     try {
       const progress = copyProgress(process.stderr, 'Copying the pilot executable');
@@ -102,14 +109,6 @@ async function request(add: boolean, name: string, target: string, options: Requ
     }
     return;
   }
-  if (system.batchSystem !== 'local') {
-    throw new HtcError('USAGE', `Error while trying to run annex ${verb}: the request is valid, but ${system.name} uses ${system.batchSystem}, which annexes cannot start yet; --test validates requests for every system`);
-  }
-  if (options.dryRun) {
-    ctx.stdout.write(`1. Start ${options.nodes} pilot process${options.nodes === 1 ? '' : 'es'} on this machine, in ${localScratch()}, with an annex token for ${name}.\n`);
-    return;
-  }
-  if (!options.yes) await confirm(summaryOf(name, options, queue.name, system.name), verb);
   const created = await withClient(options.dir, (c) =>
     c.createAnnex({
       name, system: system.name, queue: queue.name, nodes: options.nodes, cpus: options.cpus ?? null, memoryMb: options.mem_mb ?? null, gpus: planned.request.gpus,
@@ -305,7 +304,7 @@ const registerLogin: Register = (parent, ctx) => {
     .action(async (systemName: string, options: LoginOptions & { persist: number; json: boolean; dir?: string }) => {
       const system = findSystem(loadCatalog(), systemName);
       if (system === undefined) throw new HtcError('USAGE', `unknown system ${JSON.stringify(systemName)} ("htc annex systems" lists them)`);
-      const session = sessionFor(loginTarget(system, options), sshDirectory(options.dir));
+      const session = new SshSession(loginTarget(system, options), sshDirectory(options.dir));
       // In a terminal the login may prompt (password, second factor); without one it must not.
       await session.open({ persistSeconds: options.persist * 60, interactive: canPrompt() });
       const out = createOutput({ json: options.json, stdout: ctx.stdout });
